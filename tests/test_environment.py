@@ -2,6 +2,8 @@
 from configparser import ConfigParser
 from importlib.metadata import requires
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from conftest import ROOT
 
 def _settings_requirements():
@@ -17,6 +19,7 @@ def test_environment_installs_the_project():
     assert any(p.replace('-e', '').strip() in ('.', './', '.[dev]') for p in pip), pip
 
 def test_the_project_carries_every_requirement():
-    installed = {r.split(';')[0].replace(' ', '') for r in requires('petclassifier')}
-    missing = [r for r in _settings_requirements() if r.replace(' ', '') not in installed]
+    norm = lambda r: (canonicalize_name(r.name), r.specifier)
+    installed = {norm(Requirement(r)) for r in requires('petclassifier') if 'extra ==' not in r}
+    missing = [r for r in _settings_requirements() if norm(Requirement(r)) not in installed]
     assert not missing, f"settings.ini requirements not in the installed metadata (re-run the install): {missing}"
