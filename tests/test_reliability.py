@@ -1,0 +1,235 @@
+"""Every bad input gets one clear line, the right exit status and no traceback; faults during a run leave a
+resumable run folder; nothing an earlier run produced changes. One row of CASES per mistake a user can make."""
+import json, os, shutil, signal, subprocess, sys, time
+from pathlib import Path
+import nbformat
+import pytest
+from PIL import Image
+from petclassifier.data import make_synthetic_pets
+from petclassifier.run import execute_notebook, RunFailure
+from helpers import cli, run_folders, status, snapshot
+
+TINY = ['--profile', 'tiny']
+USAGE, FAILED, INTERRUPTED = 2, 1, 130
+
+@pytest.fixture(scope='module')
+def w(tmp_path_factory):
+    "A workspace: good data, an earlier successful run (never to change), and a runs folder for the cases."
+    base = tmp_path_factory.mktemp('rel')
+    good = make_synthetic_pets(base/'good', n_breeds=4, n_per_breed=8, size=64)
+    r = cli('run', *TINY, '--data', good, '--runs-dir', base/'earlier')
+    assert r.returncode == 0, r.stderr[-2000:]
+    (earlier,) = run_folders(base/'earlier')
+    return dict(base=base, good=good, earlier=earlier, before=snapshot(base/'earlier'))
+
+def _variant(w, name, make):
+    "A copy of the good data with a change made by `make(folder)`."
+    d = w['base']/'data'/name
+    if not d.exists():
+        shutil.copytree(w['good'], d)
+        make(d)
+    return d
+
+def _misnamed_some(d): shutil.copy(d/'pug_1.jpg', d/'holiday photo.jpg')
+def _misnamed_all(d):
+    for i, f in enumerate(sorted(d.glob('*.jpg'))): f.rename(d/f'photo-{i}.jpg')
+def _corrupt(d): (d/'beagle_50.jpg').write_bytes(b'\xff\xd8\xff\xe0\x00\x10JFIF' + os.urandom(200))
+def _zero(d): (d/'beagle_51.jpg').write_bytes(b'')
+def _text(d): (d/'beagle_52.jpg').write_text('this is a text file\n')
+def _single_image_breed(d): shutil.copy(d/'pug_1.jpg', d/'Sphynx_1.jpg')
+def _one_breed(d):
+    for f in d.glob('*.jpg'):
+        if not f.name.startswith('pug'): f.unlink()
+def _empty(d):
+    for f in d.glob('*.jpg'): f.unlink()
+
+# (id, extra arguments (callables receive the workspace), exit status, words the message must contain)
+CASES = [
+    ('data-missing', lambda w: ['--data', w['base']/'nope'], USAGE, ['does not exist']),
+    ('data-is-a-file', lambda w: ['--data', w['good']/'pug_1.jpg'], USAGE, ['is a file']),
+    ('data-no-images', lambda w: ['--data', _variant(w, 'empty', _empty)], USAGE, ['no images']),
+    ('names-some-wrong', lambda w: ['--data', _variant(w, 'some', _misnamed_some)], USAGE, ['do not match', 'holiday photo.jpg']),
+    ('names-all-wrong', lambda w: ['--data', _variant(w, 'all', _misnamed_all)], USAGE, ['32 file name(s) do not match']),
+    ('corrupt-jpeg', lambda w: ['--data', _variant(w, 'corrupt', _corrupt)], USAGE, ['not readable', 'beagle_50.jpg']),
+    ('zero-byte', lambda w: ['--data', _variant(w, 'zero', _zero)], USAGE, ['not readable', 'beagle_51.jpg']),
+    ('text-as-jpg', lambda w: ['--data', _variant(w, 'text', _text)], USAGE, ['not readable', 'beagle_52.jpg']),
+    ('breed-with-one-image', lambda w: ['--data', _variant(w, 'single', _single_image_breed)], USAGE, ['Sphynx: 1 image']),
+    ('only-one-breed', lambda w: ['--data', _variant(w, 'onebreed', _one_breed)], USAGE, ['only 1 breed']),
+    ('set-unknown-name', lambda w: ['--data', w['good'], '--set', 'epoch_head=2'], USAGE, ['unknown parameter', 'epochs_head']),
+    ('set-no-equals', lambda w: ['--data', w['good'], '--set', 'epochs_head'], USAGE, ['name=value']),
+    ('set-wrong-type', lambda w: ['--data', w['good'], '--set', 'epochs_head=abc'], USAGE, ['wrong type', 'int']),
+    ('set-valid-pct', lambda w: ['--data', w['good'], '--set', 'valid_pct=1.5'], USAGE, ['valid_pct=1.5', 'out of range']),
+    ('set-size-zero', lambda w: ['--data', w['good'], '--set', 'size=0'], USAGE, ['size=0', 'out of range']),
+    ('set-bs-zero', lambda w: ['--data', w['good'], '--set', 'bs=0'], USAGE, ['bs=0']),
+    ('set-negative-epochs', lambda w: ['--data', w['good'], '--set', 'epochs_finetune=-2'], USAGE, ['epochs_finetune=-2']),
+    ('unknown-arch', lambda w: ['--data', w['good'], '--set', 'arch=resnet43'], USAGE, ['unknown architecture', 'resnet34']),
+    ('weights-offline', lambda w: ['--data', w['good'], '--set', 'arch=resnet34', '--set', 'pretrained=True'], USAGE,
+     ['cannot be downloaded', 'efficientnet_lite0']),
+    ('lr-swapped', lambda w: ['--data', w['good'], '--set', 'lr_lo=1e-3', '--set', 'lr_hi=1e-5'], USAGE, ['swap them']),
+    ('lr-zero', lambda w: ['--data', w['good'], '--set', 'lr_lo=0'], USAGE, ['lr_lo=0', 'out of range']),
+    ('lr-negative', lambda w: ['--data', w['good'], '--set', 'lr_hi=-1e-3'], USAGE, ['lr_hi=-0.001']),
+    ('unknown-profile', lambda w: ['--profile', 'fast'], USAGE, ['unknown profile', 'smoke']),
+    ('kernel-missing', lambda w: ['--data', w['good'], '--kernel', 'no-such-kernel'], USAGE, ['kernel', 'not registered']),
+    ('runs-dir-unwritable', lambda w: ['--data', w['good'], '--runs-dir', w['good']/'pug_1.jpg'/'runs'], USAGE,
+     ['cannot create the runs folder']),
+    ('resume-not-a-run', lambda w: ['--resume', w['good']], USAGE, ['not a run folder']),
+    ('resume-missing', lambda w: ['--resume', w['base']/'nope'], USAGE, ['does not exist']),
+    ('resume-succeeded', lambda w: ['--resume', w['earlier']], USAGE, ['already succeeded']),
+]
+
+OFFLINE = dict(TORCH_HOME='', HTTPS_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9')
+
+@pytest.mark.parametrize('name,args,code,words', CASES, ids=[c[0] for c in CASES])
+def test_run_case(w, name, args, code, words):
+    a = [x for x in args(w)]
+    base = [] if '--resume' in a else [*TINY] if '--profile' not in a else []
+    runs = [] if any(x == '--runs-dir' for x in a) or '--resume' in a else ['--runs-dir', w['base']/'cases'/name]
+    env = dict(OFFLINE, TORCH_HOME=str(w['base']/'torch'))
+    r = cli('run', *base, *a, *runs, env=env)
+    err = r.stderr
+    assert r.returncode == code, (r.returncode, err[-1500:])
+    line = [l for l in err.splitlines() if l.startswith('error:')]
+    assert line, err
+    for word in words: assert word in err, (word, err)
+    assert 'Traceback' not in err
+
+def test_debug_shows_the_traceback(w):
+    r = cli('--debug', 'run', *TINY, '--data', w['base']/'nope', '--runs-dir', w['base']/'cases'/'debug')
+    assert r.returncode == USAGE and 'Traceback' in r.stderr
+
+def test_huge_image_is_accepted_with_a_warning(w, tmp_path):
+    d = _variant(w, 'huge', lambda d: Image.new('RGB', (12000, 12000), (120, 90, 60)).save(d/'pug_99.jpg', quality=50))
+    from petclassifier.data import check_images
+    with pytest.warns(UserWarning, match='pug_99.jpg'): files = check_images(d)
+    assert d/'pug_99.jpg' in files
+
+# predict
+def test_predict_cases(w, tmp_path):
+    run = w['earlier']
+    img = w['good']/'pug_1.jpg'
+    cases = [
+        (['predict', run, tmp_path/'missing.jpg'], 'not found'),
+        (['predict', run, run/'params.json'], 'not readable'),
+        (['predict', tmp_path/'nope.pkl', img], 'does not exist'),
+    ]
+    fake = tmp_path/'fakerun'; shutil.copytree(run, fake, ignore=shutil.ignore_patterns('*.pkl'))
+    (fake/'export.pkl').write_bytes(b'this is not a pickle')
+    cases.append((['predict', fake, img], 'not a model exported'))
+    loose = tmp_path/'loose'; loose.mkdir(); shutil.copy(run/'export.pkl', loose/'export.pkl')
+    cases.append((['predict', loose/'export.pkl', img], 'not inside a run folder'))
+    for args, words in cases:
+        r = cli(*args)
+        assert r.returncode == USAGE and words in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+
+# a notebook run alone in a folder whose upstream artefacts are missing or damaged
+def _alone(nb, run):
+    with pytest.raises(RunFailure) as e: execute_notebook(nb, run, {})
+    assert e.value.info['type'] == 'PetError'
+    return str(e.value)
+
+def test_notebooks_alone_name_what_is_missing(w, tmp_path):
+    run = tmp_path/'partial'; shutil.copytree(w['earlier'], run)
+    (run/'stage1.pth').unlink()
+    assert 'run 01_fit_head' in _alone('02_lr_find', run)
+    (run/'stage1.pth').write_bytes((w['earlier']/'stage1.pth').read_bytes()[:5000])
+    assert 'cannot be loaded' in _alone('03_discriminative_finetune', run)
+    shutil.copy(w['earlier']/'stage1.pth', run/'stage1.pth')
+    (run/'lr.json').write_text('{"lr_lo": 1e-5,')
+    assert 'not valid JSON' in _alone('03_discriminative_finetune', run)
+    (run/'perfecto.pth').write_bytes(b'')
+    assert 'run 03_discriminative_finetune again' in _alone('04_interpret', run)
+    empty = tmp_path/'empty'; empty.mkdir()
+    assert 'run 00_data' in _alone('01_fit_head', empty)
+
+def test_checkpoints_are_not_pickles(w, tmp_path):
+    "A stage file that would run code when unpickled is refused (weights_only) and runs nothing."
+    run = tmp_path/'evil'; shutil.copytree(w['earlier'], run)
+    marker = tmp_path/'PWNED'
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    import torch
+    torch.save({'model': Evil()}, run/'perfecto.pth')
+    assert 'cannot be loaded' in _alone('04_interpret', run)
+    assert not marker.exists()
+
+def test_disk_full_while_saving(w, tmp_path):
+    run = tmp_path/'full'; shutil.copytree(w['earlier'], run)
+    (run/'stage1.pth').unlink()
+    (run/'stage1.pth').symlink_to('/dev/full')
+    with pytest.raises(RunFailure) as e: execute_notebook('01_fit_head', run, dict(arch='resnet18', pretrained=False, epochs_head=1))
+    assert 'disk is full' in str(e.value) and '--resume' in str(e.value)
+
+# faults during a run
+def _start(args, runs):
+    return subprocess.Popen([sys.executable, '-m', 'petclassifier', 'run', *map(str, args), '--runs-dir', str(runs)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, 'MPLBACKEND': 'Agg'})
+
+def _wait_for(runs, nb, timeout=120):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        rs = run_folders(runs) if runs.exists() else []
+        if rs and status(rs[0])['notebooks'].get(nb, {}).get('status') == 'running': return rs[0]
+        time.sleep(0.5)
+    raise AssertionError(f'{nb} never started')
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
+def test_interrupted_run_is_marked_and_resumable(w, tmp_path, sig):
+    runs = tmp_path/'runs'
+    p = _start([*TINY, '--data', w['good'], '--set', 'epochs_head=30'], runs)
+    run = _wait_for(runs, '01_fit_head')
+    time.sleep(8)  # well into training
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == INTERRUPTED, err[-2000:]
+    st = status(run)
+    assert st['status'] == 'interrupted' and st['notebooks']['01_fit_head']['status'] == 'interrupted'
+    assert (run/'notebooks'/'01_fit_head.ipynb').exists() and '--resume' in err
+    r = cli('run', '--resume', run, '--set', 'epochs_head=1')
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert status(run)['status'] == 'succeeded'
+
+def test_concurrent_runs_do_not_collide(w, tmp_path):
+    runs = tmp_path/'runs'
+    ps = [_start([*TINY, '--data', w['good']], runs) for _ in range(2)]
+    for p in ps:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+    rs = run_folders(runs)
+    assert len(rs) == 2 and all(status(r)['status'] == 'succeeded' for r in rs)
+    assert not list(runs.rglob('_tmp.pth'))
+
+def _fake_series(tmp_path, nb, source):
+    "A copy of the notebooks in which notebook `nb` is replaced by one code cell."
+    d = tmp_path/'nbs'
+    shutil.copytree(Path(__file__).resolve().parent.parent/'nbs', d, ignore=shutil.ignore_patterns('*.ipynb_checkpoints'))
+    cell = nbformat.v4.new_code_cell("run_dir = 'x'"); cell.metadata['tags'] = ['parameters']
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell(source)],
+                   metadata={'kernelspec': {'name': 'python3', 'language': 'python', 'display_name': 'python3'}}), d/f'{nb}.ipynb')
+    return d
+
+def test_dead_kernel_is_reported(w, tmp_path):
+    nbs = _fake_series(tmp_path, '01_fit_head', 'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)')
+    t0 = time.time()
+    r = cli('run', *TINY, '--data', w['good'], '--runs-dir', tmp_path/'runs', env=dict(PETCLASSIFIER_NBS=str(nbs)), timeout=300)
+    assert r.returncode == FAILED and 'kernel died' in r.stderr and 'Traceback' not in r.stderr, r.stderr[-2000:]
+    assert time.time() - t0 < 240
+    (run,) = run_folders(tmp_path/'runs')
+    assert status(run)['error']['type'] == 'DeadKernel'
+
+def test_hung_cell_times_out(w, tmp_path):
+    nbs = _fake_series(tmp_path, '01_fit_head', 'import time\ntime.sleep(600)')
+    r = cli('run', *TINY, '--data', w['good'], '--runs-dir', tmp_path/'runs', '--cell-timeout', '5',
+            env=dict(PETCLASSIFIER_NBS=str(nbs)), timeout=300)
+    assert r.returncode == FAILED and 'longer than 5 s' in r.stderr and '--cell-timeout' in r.stderr, r.stderr[-2000:]
+
+def test_failed_run_report_puts_the_failure_first(w, tmp_path):
+    r = cli('run', *TINY, '--data', w['good'], '--runs-dir', tmp_path/'runs', '--set', 'lr_lo=0.5')
+    assert r.returncode == USAGE
+    (run,) = run_folders(tmp_path/'runs')
+    md = (run/'report.md').read_text()
+    assert md.index('Run FAILED in 03_discriminative_finetune') < md.index('## Results')
+    assert 'Run FAILED' in (run/'report.html').read_text()
+
+def test_zz_earlier_runs_are_untouched(w):
+    assert snapshot(w['base']/'earlier') == w['before']

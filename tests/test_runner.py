@@ -1,0 +1,96 @@
+"""`petclassifier run` on tiny generated data: failure and resume, two runs, history, the offline-weights error,
+and papermill's literal-only parameters."""
+import json
+from pathlib import Path
+import pytest
+from petclassifier.data import make_synthetic_pets
+from petclassifier.run import execute_notebook, RunFailure
+from helpers import cli, run_folders, status, snapshot
+
+TINY = ['--profile', 'tiny']
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    base = tmp_path_factory.mktemp('tiny')
+    return dict(base=base, data=make_synthetic_pets(base/'pets', n_breeds=4, n_per_breed=8, size=64), runs=base/'runs')
+
+@pytest.fixture(scope='module')
+def failed_then_resumed(tiny):
+    "A run made to fail in 03 (lr_lo above the range found by 02), then resumed with a correction."
+    r1 = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'], '--set', 'lr_lo=0.5')
+    (run,) = run_folders(tiny['runs'])
+    st1 = status(run)
+    partial = (run/'notebooks'/'03_discriminative_finetune.ipynb').read_text()
+    r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5')
+    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run)
+
+def test_failure_is_one_clear_line(failed_then_resumed):
+    r1, st1 = failed_then_resumed['r1'], failed_then_resumed['st1']
+    assert r1.returncode == 2  # a PetError: something the user can fix
+    assert '03_discriminative_finetune failed in cell' in r1.stderr and 'larger than lr_hi' in r1.stderr
+    assert 'Traceback' not in r1.stderr and '--resume' in r1.stderr
+    assert st1['status'] == 'failed' and st1['error']['notebook'] == '03_discriminative_finetune'
+    assert [st1['notebooks'][nb]['status'] for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']] \
+        == ['succeeded', 'succeeded', 'succeeded', 'failed', 'pending']
+
+def test_partial_notebook_kept_with_papermill_banner(failed_then_resumed):
+    nb = json.loads(failed_then_resumed['partial'])
+    text = json.dumps(nb)
+    assert 'An Exception was encountered' in text and 'larger than lr_hi' in text
+
+def test_resume_completes_and_keeps_the_failed_attempt(failed_then_resumed):
+    r2, run = failed_then_resumed['r2'], failed_then_resumed['run']
+    assert r2.returncode == 0, r2.stderr[-2000:]
+    st = status(run)
+    assert st['status'] == 'succeeded' and all(v['status'] == 'succeeded' for v in st['notebooks'].values())
+    assert (run/'notebooks'/'03_discriminative_finetune.attempt-1.ipynb').exists()
+    prm = json.loads((run/'params.json').read_text())
+    assert prm['resumes'][0]['from_notebook'] == '03_discriminative_finetune' and prm['parameters']['lr_lo'] == 1e-5
+    assert 'Run FAILED' not in (run/'report.md').read_text()
+    again = cli('run', '--resume', run)
+    assert again.returncode == 2 and 'already succeeded' in again.stderr
+
+def test_two_runs_two_folders_and_history(tiny, failed_then_resumed):
+    first = snapshot(failed_then_resumed['run'])
+    r = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'])
+    assert r.returncode == 0, r.stderr[-2000:]
+    runs = run_folders(tiny['runs'])
+    assert len(runs) == 2
+    assert snapshot(failed_then_resumed['run']) == first  # the earlier run is untouched
+    h = cli('history', '--runs-dir', tiny['runs'])
+    assert h.returncode == 0, h.stderr
+    for run in runs: assert run.name in h.stdout
+    assert 'SYNTHETIC' in h.stdout and (tiny['runs']/'history.png').exists()
+
+def test_synthetic_fallback_is_loud(tmp_path):
+    # no --data, no PETCLASSIFIER_DATA, no fastai copy and no network: the tiny profile generates images, and says so
+    env = dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tmp_path/'fastai'), HTTPS_PROXY='http://127.0.0.1:9',
+               HTTP_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9')
+    r = cli('run', *TINY, '--runs-dir', tmp_path/'runs', env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert 'SYNTHETIC DATA' in r.stdout
+    (run,) = run_folders(tmp_path/'runs')
+    assert 'SYNTHETIC DATA' in (run/'report.html').read_text()
+    assert json.loads((run/'data.json').read_text())['synthetic'] is True
+
+def test_resnet34_offline_is_refused_clearly(tiny, tmp_path):
+    env = dict(TORCH_HOME=str(tmp_path/'torch'), HTTPS_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9')
+    r = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tmp_path/'runs', '--set', 'arch=resnet34',
+            '--set', 'pretrained=True', env=env)
+    assert r.returncode == 2
+    line = [l for l in r.stderr.splitlines() if l.startswith('error:')][0]
+    assert "01_fit_head failed" in line and "pretrained weights for 'resnet34' cannot be downloaded" in line
+    assert 'efficientnet_lite0' in line and 'pretrained=False' in line and 'Traceback' not in r.stderr
+
+def test_parameters_stay_literals(tiny, tmp_path):
+    "A value that looks like code stays a string, on the command line and in papermill's injected cell."
+    evil = "__import__('os').system('touch PWNED')"
+    r = cli('run', *TINY, '--runs-dir', tmp_path/'runs', '--set', f'data_path={evil}', cwd=tmp_path)
+    assert r.returncode == 2 and 'does not exist' in r.stderr and evil in r.stderr
+    run = tmp_path/'direct'; run.mkdir()
+    with pytest.raises(RunFailure) as e: execute_notebook('00_data', run, dict(data_path=evil))
+    assert e.value.info['type'] == 'PetError' and evil in e.value.info['message']
+    injected = json.loads((run/'notebooks'/'00_data.ipynb').read_text())
+    src = next(''.join(c['source']) for c in injected['cells'] if 'injected-parameters' in c['metadata'].get('tags', []))
+    assert f'data_path = {evil!r}' in src or f'data_path = "{evil}"' in src, src
+    assert not list(tmp_path.rglob('PWNED')) and not Path('PWNED').exists()

@@ -1,0 +1,93 @@
+"""The whole series end to end with papermill, through the runner: every artefact real, the error on the real
+sample below 0.75 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
+import json
+from pathlib import Path
+import pandas as pd
+import pytest
+from petclassifier.data import ARTEFACTS, make_synthetic_pets, breed_of
+from conftest import sample_dir
+from helpers import cli, run_folders, status, assert_png_real
+
+# the acceptance settings of the series: EfficientNet-Lite0 (offline ImageNet weights), 160 px, 2 + 2 epochs, lr_find 30
+CHAIN = ['--profile', 'smoke', '--set', 'size=160', '--set', 'item_size=320', '--set', 'epochs_head=2',
+         '--set', 'num_it=30', '--set', 'epochs_finetune=2']
+
+@pytest.fixture(scope='module')
+def chain(tmp_path_factory):
+    base = tmp_path_factory.mktemp('chain')
+    real = sample_dir()
+    data = real or make_synthetic_pets(base/'synthetic', n_breeds=4, n_per_breed=12, size=96)
+    r = cli('run', *CHAIN, '--data', data, '--runs-dir', base/'runs')
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    (run,) = run_folders(base/'runs')
+    return dict(run=run, data=data, real=real is not None, out=r.stdout)
+
+def test_every_artefact(chain):
+    run = chain['run']
+    for key, (fname, nb) in ARTEFACTS.items():
+        assert (run/fname).exists(), f"{fname} ({nb}) missing"
+    for f in ['params.json', 'environment.json', 'status.json', 'report.md', 'report.html']: assert (run/f).exists(), f
+    for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']:
+        assert (run/'notebooks'/f'{nb}.ipynb').exists()
+    for png in run.glob('*.png'): assert_png_real(png)
+
+def test_json_and_csv_content(chain):
+    run = chain['run']
+    m = json.loads((run/'metrics.json').read_text())
+    for k in ['head_error_rate', 'final_error_rate', 'species_error_rate', 'epochs_head', 'epochs_finetune', 'lr_lo', 'lr_hi', 'seconds']:
+        assert k in m, k
+    lr = json.loads((run/'lr.json').read_text())
+    for k in ['valley', 'slide', 'minimum', 'steep', 'lr_lo', 'lr_hi']: assert k in lr, k
+    assert 0 < lr['lr_lo'] <= lr['lr_hi']
+    h = pd.read_csv(run/'history.csv')
+    assert list(h.stage) == ['head', 'head', 'finetune', 'finetune'] and list(h.epoch) == [1, 2, 1, 2]
+    assert h[['train_loss', 'valid_loss', 'error_rate', 'seconds']].notna().all().all()
+    breeds = pd.read_csv(run/'breeds.csv')
+    per_breed = pd.read_csv(run/'per_breed.csv')
+    assert len(per_breed) == len(breeds) and set(per_breed.breed) == set(breeds.breed)
+    assert list(pd.read_csv(run/'most_confused.csv').columns) == ['actual', 'predicted', 'count']
+    env = json.loads((run/'environment.json').read_text())
+    assert env['versions']['fastai'] == '2.8.7' and env['device']
+    data = json.loads((run/'data.json').read_text())
+    assert data['n_images'] == sum(breeds.images) and len(data['fingerprint']) == 16
+
+def test_learning_happened(chain):
+    run = chain['run']
+    m = json.loads((run/'metrics.json').read_text())
+    if chain['real']:
+        breeds = pd.read_csv(run/'breeds.csv')
+        assert len(breeds) == 37 and set(breeds.images) == {9} and (breeds.species == 'cat').sum() == 12
+        assert m['final_error_rate'] < 0.75, m
+    else:
+        h = pd.read_csv(run/'history.csv')
+        assert h.train_loss.iloc[-1] < h.train_loss.iloc[0], h
+
+def test_summary_and_reports(chain):
+    out, run = chain['out'], chain['run']
+    for nb in ['00_data', '04_interpret']: assert nb in out
+    assert 'final_error_rate=' in out and 'report:' in out
+    html = (run/'report.html').read_text()
+    assert html.count('data:image/png;base64,') == 6
+    md = (run/'report.md').read_text()
+    assert '0.058' in md and 'tutorial_reference' in md
+    assert ('SYNTHETIC' in md) != chain['real']
+
+def test_predict_prints_a_breed(chain):
+    run, data = chain['run'], Path(chain['data'])
+    img = sorted(data.glob('*.jpg'))[0]
+    r = cli('predict', run, img)
+    assert r.returncode == 0, r.stderr
+    path, breed, prob = r.stdout.strip().split('\t')
+    vocab = set(pd.read_csv(run/'breeds.csv').breed)
+    assert path == str(img) and breed in vocab and 0 < float(prob) <= 1
+    r = cli('predict', run/'export.pkl', img, '--json', '--top', '3')
+    rec = json.loads(r.stdout)
+    assert len(rec['top']) == 3 and all(b in vocab for b, _ in rec['top'])
+
+def test_predict_refuses_a_pickle_from_elsewhere(chain, tmp_path):
+    loose = tmp_path/'export.pkl'
+    loose.write_bytes((chain['run']/'export.pkl').read_bytes())
+    img = sorted(Path(chain['data']).glob('*.jpg'))[0]
+    r = cli('predict', loose, img)
+    assert r.returncode == 2 and 'not inside a run folder' in r.stderr and '--trust' in r.stderr
+    assert cli('predict', loose, img, '--trust').returncode == 0
