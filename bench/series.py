@@ -1,0 +1,47 @@
+"""Wall time of the tutorial's code as one plain script (a) against `petclassifier run` (b), on the same data with
+the same settings, in one invocation. Prints name=value lines, ending with overhead_ratio=b/a.
+
+    .venv/bin/python bench/series.py --workload smoke      # smoke profile settings (minutes)
+    .venv/bin/python bench/series.py --workload tutorial   # 224 px, 4 + 4 epochs, lr_find 100 (about an hour here)
+"""
+import argparse, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+
+WORKLOADS = dict(
+    smoke=dict(arch='efficientnet_lite0', size=128, item_size=160, bs=32, epochs_head=1, num_it=20, epochs_finetune=1),
+    tutorial=dict(arch='efficientnet_lite0', size=224, item_size=460, bs=64, epochs_head=4, num_it=100, epochs_finetune=4),
+)
+
+def timed(cmd):
+    t0 = time.time()
+    r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONWARNINGS': 'ignore'})
+    if r.returncode: sys.exit(f"failed: {' '.join(map(str, cmd))}\n{r.stderr[-3000:]}")
+    return time.time() - t0, r.stdout
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--workload', choices=list(WORKLOADS), default='smoke')
+    ap.add_argument('--data', default=os.getenv('PETCLASSIFIER_SAMPLE', '../shared/data/oxford-iiit-pet-sample/images'))
+    a = ap.parse_args()
+    w, data = WORKLOADS[a.workload], str(Path(a.data).resolve())
+    tmp = Path(tempfile.mkdtemp(prefix='bench-series-'))
+    here = Path(__file__).resolve().parent
+    script = [sys.executable, str(here/'tutorial_script.py'), data, str(tmp/'script'), '--arch', w['arch'],
+              '--size', str(w['size']), '--item-size', str(w['item_size']), '--bs', str(w['bs']),
+              '--epochs-head', str(w['epochs_head']), '--num-it', str(w['num_it']), '--epochs-finetune', str(w['epochs_finetune'])]
+    sets = [x for k, v in w.items() for x in ('--set', f'{k}={v!r}' if isinstance(v, str) else f'{k}={v}')]
+    runner = [sys.executable, '-m', 'petclassifier', 'run', '--profile', 'smoke', '--data', data,
+              '--runs-dir', str(tmp/'runs'), '--quiet', *sets]
+    ta, out_a = timed(script)
+    tb, out_b = timed(runner)
+    run = next((tmp/'runs').iterdir())
+    m = json.loads((run/'metrics.json').read_text())
+    print(f"workload={a.workload} data={data}")
+    print(f"script_wall_s={ta:.1f}")
+    print(f"script_" + [l for l in out_a.splitlines() if l.startswith('final_error_rate=')][0])
+    print(f"runner_wall_s={tb:.1f}")
+    print(f"runner_final_error_rate={m['final_error_rate']:.4f}")
+    for nb, s in m['seconds'].items(): print(f"runner_seconds.{nb}={s}")
+    print(f"overhead_ratio={tb/ta:.3f}")
+
+if __name__ == '__main__': main()
