@@ -5,7 +5,7 @@ the same epoch budget, over several training seeds (one run on ~66 validation im
 
 Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not) and the learning-rate
 range from lr_find (valley rule of 02_lr_find). `improved` adds what PROFILES['improved'] adds: its batch size,
-label smoothing and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
+head learning rate, label smoothing and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
 import argparse, os, statistics, tempfile, time, warnings
 from pathlib import Path
@@ -23,7 +23,7 @@ def train(path, recipe, seed, size, item_size, num_it, epochs_head, epochs_finet
     set_seed(seed)
     learn = pet_learner(dls, 'efficientnet_lite0', label_smoothing=p.get('label_smoothing', 0.))
     with learn.no_bar(), learn.no_logging():
-        learn.fit_one_cycle(epochs_head)
+        learn.fit_one_cycle(epochs_head, lr_max=p.get('lr_head'))  # None: fastai's default, as the tutorial
         learn.save('bench_stage1', with_opt=False)
         learn.unfreeze()
         lo, hi = lr_range(find_lrs(learn, num_it))

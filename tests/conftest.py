@@ -22,3 +22,13 @@ def sample():
 def pets(tmp_path):
     "A small synthetic image folder (4 breeds x 8 images, 64 px)."
     return make_synthetic_pets(tmp_path/'pets')
+
+@pytest.fixture(scope='session', autouse=True)
+def image_cache(tmp_path_factory):
+    "Every test (and every notebook a test runs) uses a fresh image cache, never the user's."
+    d = tmp_path_factory.mktemp('image-cache')
+    old = os.environ.get('PETCLASSIFIER_CACHE')
+    os.environ['PETCLASSIFIER_CACHE'] = str(d)
+    yield d
+    if old is None: os.environ.pop('PETCLASSIFIER_CACHE', None)
+    else: os.environ['PETCLASSIFIER_CACHE'] = old

@@ -1,7 +1,7 @@
 "The data module: labels, species, validation errors and their messages, the deterministic split."
 import shutil
 from pathlib import Path
-import pytest
+import pytest, torch
 from PIL import Image
 from petclassifier.data import *
 
@@ -103,3 +103,62 @@ def test_data_record_roundtrip(pets, tmp_path):
     assert list(dls.valid.items) == list(pet_dls(pets, item_size=64, size=32, bs=4, num_workers=0).valid.items)
     (tmp_path/'data.json').write_text('{"path": ')
     with pytest.raises(PetError, match='not valid JSON'): load_dls(tmp_path)
+
+# --- the project's pipeline (training images sampled once in the workers, image cache) ---
+
+def _files(folder): return sorted(p.relative_to(folder) for p in Path(folder).rglob('*'))
+
+def test_pipeline_keeps_split_labels_and_validation_batches_on_sample(sample):
+    "Split, labels and validation batches are fastai's, with or without the cache."
+    kw = dict(item_size=160, size=128, bs=32, num_workers=0)
+    ref = pet_dls(sample, fused_aug=False, **kw)
+    for cache in (False, True):
+        fast = pet_dls(sample, image_cache=cache, **kw)
+        assert list(fast.train.items) == list(ref.train.items) and list(fast.valid.items) == list(ref.valid.items)
+        assert list(fast.vocab) == list(ref.vocab)
+        for (xf, yf), (xr, yr) in zip(fast.valid, ref.valid):
+            assert torch.equal(yf, yr)
+            assert (xf - xr).abs().max() < 1e-4
+        xb, yb = fast.train.one_batch()
+        assert xb.shape == (32, 3, 128, 128) and 0 <= xb.min() and xb.max() <= 1
+
+def test_cache_lives_outside_the_data_folder(pets, image_cache):
+    before = _files(pets)
+    n0 = len(list(image_cache.glob('*.npy')))
+    dls = pet_dls(pets, item_size=48, size=32, bs=8, num_workers=0)
+    for _ in dls.train: pass
+    assert _files(pets) == before  # nothing written beside the images
+    assert len(list(image_cache.glob('*.npy'))) - n0 == len(dls.train.items)
+    assert not list(image_cache.glob('*.tmp'))
+
+def test_cache_follows_changed_images(pets, tmp_path, monkeypatch):
+    monkeypatch.setenv('PETCLASSIFIER_CACHE', str(tmp_path/'cache'))
+    f = sorted(pets.glob('*.jpg'))[0]
+    a = presized_image(f, 48, tmp_path/'cache')
+    Image.new('RGB', (64, 64), (255, 0, 0)).save(f)  # the file is replaced: new mtime and size
+    b = presized_image(f, 48, tmp_path/'cache')
+    assert not torch.equal(a, b) and b[0].float().mean() > 200 and b[1].float().mean() < 50
+    assert len(list((tmp_path/'cache').glob('*.npy'))) == 2
+
+def test_damaged_cache_entry_is_decoded_again(pets, tmp_path):
+    f = sorted(pets.glob('*.jpg'))[0]
+    a = presized_image(f, 48, tmp_path)
+    entry = tmp_path/cache_key(f, 48)
+    entry.write_bytes(b'half an entry')
+    assert torch.equal(presized_image(f, 48, tmp_path), a)
+    assert torch.equal(presized_image(f, 48, tmp_path), a)  # and the entry was replaced
+
+def test_unwritable_cache_warns_once_and_goes_on(pets, tmp_path, monkeypatch):
+    import petclassifier.data as d
+    monkeypatch.setattr(d, '_cache_warned', False)
+    blocker = tmp_path/'a-file'; blocker.write_text('x')
+    f = sorted(pets.glob('*.jpg'))[0]
+    with pytest.warns(UserWarning, match='cannot be written'):
+        a = presized_image(f, 48, blocker/'cache')
+    assert torch.equal(a, presized_image(f, 48))
+
+def test_image_cache_false_writes_nothing(pets, tmp_path, monkeypatch):
+    monkeypatch.setenv('PETCLASSIFIER_CACHE', str(tmp_path/'cache'))
+    dls = pet_dls(pets, item_size=48, size=32, bs=8, num_workers=0, image_cache=False)
+    for _ in dls.train: pass
+    assert not (tmp_path/'cache').exists()
