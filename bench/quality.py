@@ -2,12 +2,16 @@
 the same epoch budget, over several training seeds (one run on ~66 validation images is noise).
 
     .venv/bin/python bench/quality.py [--size 224] [--seeds 0 1 2] [--num-it 100]
+    .venv/bin/python bench/quality.py --size 160 --num-it 30 --recipes tutorial improved improved:bs=16
+
+A recipe is a profile name, optionally with overrides after a colon (`improved:bs=16,lr_head=0.002`), to try a change
+against the same tutorial runs before putting it in the profile.
 
 Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not) and the learning-rate
 range from lr_find (valley rule of 02_lr_find). `improved` adds what PROFILES['improved'] adds: its batch size,
 head learning rate, label smoothing and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
-import argparse, os, statistics, tempfile, time, warnings
+import argparse, ast, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
 from fastai.vision.all import *
@@ -17,8 +21,19 @@ from petclassifier.lr import find_lrs, lr_range
 from petclassifier.interpret import tta_error_rate
 from petclassifier.run import PROFILES
 
-def train(path, recipe, seed, size, item_size, num_it, epochs_head, epochs_finetune):
-    p = PROFILES[recipe]
+def parse_recipe(spec:str) -> dict:
+    "The settings of recipe `spec`: a profile name, optionally followed by ':key=value,key=value' overrides."
+    name, _, over = spec.partition(':')
+    if name not in PROFILES: sys.exit(f"error: unknown profile {name!r} in --recipes (choose from {', '.join(PROFILES)})")
+    p = dict(PROFILES[name])
+    for kv in filter(None, over.split(',')):
+        k, sep, v = kv.partition('=')
+        if not sep: sys.exit(f"error: override {kv!r} in --recipes is not key=value")
+        try: p[k] = ast.literal_eval(v)
+        except (ValueError, SyntaxError): p[k] = v
+    return p
+
+def train(path, p, seed, size, item_size, num_it, epochs_head, epochs_finetune):
     dls = pet_dls(path, item_size=item_size, size=size, bs=p['bs'])
     set_seed(seed)
     learn = pet_learner(dls, 'efficientnet_lite0', label_smoothing=p.get('label_smoothing', 0.))
@@ -40,23 +55,27 @@ def main():
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--item-size', type=int, default=None)
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2]); ap.add_argument('--num-it', type=int, default=100)
     ap.add_argument('--epochs-head', type=int, default=4); ap.add_argument('--epochs-finetune', type=int, default=4)
+    ap.add_argument('--recipes', nargs='+', default=['tutorial', 'improved'], help="the first is the reference of error_ratio")
     a = ap.parse_args()
+    recipes = {r: parse_recipe(r) for r in a.recipes}
     path = Path(a.data); check_images(path)
     item_size = a.item_size or round(a.size * 460 / 224)
     os.chdir(tempfile.mkdtemp(prefix='bench-quality-'))
     print(f"data={path} size={a.size} item_size={item_size} epochs={a.epochs_head}+{a.epochs_finetune} num_it={a.num_it} seeds={a.seeds}")
     means = {}
-    for recipe in ('tutorial', 'improved'):
+    for recipe, p in recipes.items():
         errs = []
         for s in a.seeds:
             t0 = time.time()
-            e, n = train(path, recipe, s, a.size, item_size, a.num_it, a.epochs_head, a.epochs_finetune)
+            e, n = train(path, p, s, a.size, item_size, a.num_it, a.epochs_head, a.epochs_finetune)
             errs.append(e)
             print(f"{recipe}.seed{s}.error_rate={e:.4f} valid_images={n} seconds={time.time()-t0:.0f}", flush=True)
         means[recipe] = statistics.mean(errs)
         print(f"{recipe}.mean_error_rate={means[recipe]:.4f}")
         print(f"{recipe}.spread={max(errs) - min(errs):.4f}")
         if len(errs) > 1: print(f"{recipe}.stdev={statistics.stdev(errs):.4f}")
-    print(f"error_ratio={means['improved'] / means['tutorial']:.3f}")
+    ref, *others = recipes
+    for r in others:
+        print(f"error_ratio{'' if r == 'improved' else '.' + r}={means[r] / means[ref]:.3f}")
 
 if __name__ == '__main__': main()

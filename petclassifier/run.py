@@ -24,7 +24,7 @@ PROFILES = dict(
                   epochs_finetune=4),
     smoke=dict(arch='efficientnet_lite0', pretrained=True, item_size=160, size=128, bs=32, epochs_head=1, num_it=20,
                epochs_finetune=1, allow_synthetic=True),
-    improved=dict(arch='resnet34', pretrained=True, item_size=460, size=224, bs=32, epochs_head=4, num_it=100,
+    improved=dict(arch='resnet34', pretrained=True, item_size=460, size=224, bs=16, epochs_head=4, num_it=100,
                   epochs_finetune=4, label_smoothing=0.1, tta=True, lr_head=3e-3),
     tiny=dict(arch='resnet18', pretrained=False, item_size=48, size=32, bs=8, epochs_head=1, num_it=10,
               epochs_finetune=1, allow_synthetic=True, k=4, figsize=6),

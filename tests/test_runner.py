@@ -21,7 +21,8 @@ def failed_then_resumed(tiny):
     (run,) = run_folders(tiny['runs'])
     st1 = status(run)
     partial = (run/'notebooks'/'03_discriminative_finetune.ipynb').read_text()
-    r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5')
+    # both ends given: on random images the finder's valley can land anywhere, even below 1e-5
+    r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5', '--set', 'lr_hi=1e-3')
     return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run)
 
 def test_failure_is_one_clear_line(failed_then_resumed):
@@ -46,6 +47,7 @@ def test_resume_completes_and_keeps_the_failed_attempt(failed_then_resumed):
     assert (run/'notebooks'/'03_discriminative_finetune.attempt-1.ipynb').exists()
     prm = json.loads((run/'params.json').read_text())
     assert prm['resumes'][0]['from_notebook'] == '03_discriminative_finetune' and prm['parameters']['lr_lo'] == 1e-5
+    assert prm['parameters']['lr_hi'] == 1e-3
     assert 'Run FAILED' not in (run/'report.md').read_text()
     again = cli('run', '--resume', run)
     assert again.returncode == 2 and 'already succeeded' in again.stderr
