@@ -5,11 +5,12 @@ the same epoch budget, over several training seeds (one run on ~66 validation im
     .venv/bin/python bench/quality.py --size 160 --num-it 30 --recipes tutorial improved improved:bs=16
 
 A recipe is a profile name, optionally with overrides after a colon (`improved:bs=16,lr_head=0.002`), to try a change
-against the same tutorial runs before putting it in the profile.
+against the same tutorial runs before putting it in the profile (`improved:epochs_head=2,epochs_finetune=6`
+moves epochs between the stages; every recipe must keep the reference's epoch budget).
 
 Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not) and the learning-rate
 range from lr_find (valley rule of 02_lr_find). `improved` adds what PROFILES['improved'] adds: its batch size,
-head learning rate, label smoothing and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
+head learning rate, label smoothing, learning-rate spread, epoch split and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
 import argparse, ast, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
@@ -34,6 +35,7 @@ def parse_recipe(spec:str) -> dict:
     return p
 
 def train(path, p, seed, size, item_size, num_it, epochs_head, epochs_finetune):
+    "Train recipe `p` once with training seed `seed`; its validation error rate and the number of validation images."
     dls = pet_dls(path, item_size=item_size, size=size, bs=p['bs'])
     set_seed(seed)
     learn = pet_learner(dls, 'efficientnet_lite0', label_smoothing=p.get('label_smoothing', 0.))
@@ -41,11 +43,11 @@ def train(path, p, seed, size, item_size, num_it, epochs_head, epochs_finetune):
         learn.fit_one_cycle(epochs_head, lr_max=p.get('lr_head'))  # None: fastai's default, as the tutorial
         learn.save('bench_stage1', with_opt=False)
         learn.unfreeze()
-        lo, hi = lr_range(find_lrs(learn, num_it))
+        lo, hi = lr_range(find_lrs(learn, num_it), spread=p.get('lr_spread', 10))
         learn.load('bench_stage1', with_opt=False)
         learn.unfreeze()
         learn.fit_one_cycle(epochs_finetune, lr_max=slice(lo, hi))
-    err = float(learn.validate()[1])
+        err = float(learn.validate()[1])
     if p.get('tta'): err = tta_error_rate(learn)
     return err, len(dls.valid_ds)
 
@@ -54,20 +56,27 @@ def main():
     ap.add_argument('--data', default=os.getenv('PETCLASSIFIER_SAMPLE', '../shared/data/oxford-iiit-pet-sample/images'))
     ap.add_argument('--size', type=int, default=224); ap.add_argument('--item-size', type=int, default=None)
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2]); ap.add_argument('--num-it', type=int, default=100)
-    ap.add_argument('--epochs-head', type=int, default=4); ap.add_argument('--epochs-finetune', type=int, default=4)
+    ap.add_argument('--epochs-head', type=int, default=None, help="for every recipe; default: each recipe's own")
+    ap.add_argument('--epochs-finetune', type=int, default=None, help="for every recipe; default: each recipe's own")
     ap.add_argument('--recipes', nargs='+', default=['tutorial', 'improved'], help="the first is the reference of error_ratio")
     a = ap.parse_args()
     recipes = {r: parse_recipe(r) for r in a.recipes}
     path = Path(a.data); check_images(path)
     item_size = a.item_size or round(a.size * 460 / 224)
     os.chdir(tempfile.mkdtemp(prefix='bench-quality-'))
-    print(f"data={path} size={a.size} item_size={item_size} epochs={a.epochs_head}+{a.epochs_finetune} num_it={a.num_it} seeds={a.seeds}")
+    epochs = {r: (a.epochs_head or p['epochs_head'], a.epochs_finetune or p['epochs_finetune']) for r, p in recipes.items()}
+    budget = sum(epochs[a.recipes[0]])
+    for r, e in epochs.items():
+        if sum(e) != budget: sys.exit(f"error: recipe {r!r} trains {sum(e)} epochs, the reference {budget}: "
+                                      "give every recipe the same epoch budget")
+    print(f"data={path} size={a.size} item_size={item_size} epoch_budget={budget} num_it={a.num_it} seeds={a.seeds}")
     means = {}
     for recipe, p in recipes.items():
         errs = []
+        print(f"{recipe}.epochs={epochs[recipe][0]}+{epochs[recipe][1]}", flush=True)
         for s in a.seeds:
             t0 = time.time()
-            e, n = train(path, p, s, a.size, item_size, a.num_it, a.epochs_head, a.epochs_finetune)
+            e, n = train(path, p, s, a.size, item_size, a.num_it, *epochs[recipe])
             errs.append(e)
             print(f"{recipe}.seed{s}.error_rate={e:.4f} valid_images={n} seconds={time.time()-t0:.0f}", flush=True)
         means[recipe] = statistics.mean(errs)
