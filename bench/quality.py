@@ -9,8 +9,8 @@ against the same tutorial runs before putting it in the profile (`improved:epoch
 moves epochs between the stages; every recipe must keep the reference's epoch budget).
 
 Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not) and the learning-rate
-range from lr_find (valley rule of 02_lr_find). `improved` adds what PROFILES['improved'] adds: its batch size,
-head learning rate, label smoothing, learning-rate spread, epoch split and test-time augmentation. Prints name=value lines, ending with error_ratio=improved/tutorial.
+range from lr_find (valley rule of 02_lr_find). Each recipe brings its own batch size, head learning rate, label
+smoothing, learning-rate spread, epoch split and test-time augmentation (PROFILES['improved'] sets some of them). Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
 import argparse, ast, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
@@ -43,12 +43,11 @@ def train(path, p, seed, size, item_size, num_it, epochs_head, epochs_finetune):
         learn.fit_one_cycle(epochs_head, lr_max=p.get('lr_head'))  # None: fastai's default, as the tutorial
         learn.save('bench_stage1', with_opt=False)
         learn.unfreeze()
-        lo, hi = lr_range(find_lrs(learn, num_it), spread=p.get('lr_spread', 10))
+        lo, hi = lr_range(find_lrs(learn, num_it), **({'spread': p['lr_spread']} if 'lr_spread' in p else {}))
         learn.load('bench_stage1', with_opt=False)
         learn.unfreeze()
         learn.fit_one_cycle(epochs_finetune, lr_max=slice(lo, hi))
-        err = float(learn.validate()[1])
-    if p.get('tta'): err = tta_error_rate(learn)
+        err = tta_error_rate(learn) if p.get('tta') else float(learn.validate()[1])
     return err, len(dls.valid_ds)
 
 def main():
