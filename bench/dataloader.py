@@ -1,5 +1,5 @@
 """Images per second through `dls.train` (decode, item transforms, collation, batch augmentation on the CPU), for
-fastai's default pipeline as the tutorial writes it and for the project's pipeline, on the same images.
+fastai's pipeline as the tutorial writes it (`fast_data=False`) and for the fast pipeline of `10_fast_data`, on the same images.
 
     .venv/bin/python bench/dataloader.py [--data DIR] [--batches 12]
 
@@ -13,15 +13,8 @@ import argparse, os, time, warnings, tempfile, shutil
 from pathlib import Path
 warnings.filterwarnings('ignore')
 from fastai.vision.all import *
-from petclassifier.data import pet_dls, PAT, check_images
+from petclassifier.data import pet_dls, check_images
 from petclassifier.run import PROFILES
-
-def tutorial_dls(path, item_size, size, bs):
-    "The tutorial's DataBlock, verbatim, with fastai's defaults."
-    pets = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files,
-                     splitter=RandomSplitter(0.2, seed=100), get_y=using_attr(RegexLabeller(PAT), 'name'),
-                     item_tfms=Resize(item_size), batch_tfms=aug_transforms(size=size, min_scale=0.75))
-    return pets.dataloaders(path, bs=bs)
 
 def imgs_per_s(dls, n_batches):
     "Images per second over `n_batches` training batches, after one warm-up batch."
@@ -46,10 +39,11 @@ def main():
     os.environ['PETCLASSIFIER_CACHE'] = cache
     print(f"data={path} images={len(get_image_files(path))} cpus={os.cpu_count()} torch_threads={torch.get_num_threads()}")
     try:
-        for name, item_size, size, bs in [('tutorial', 460, 224, 64), ('smoke', PROFILES['smoke']['item_size'], PROFILES['smoke']['size'], PROFILES['smoke']['bs'])]:
-            d = imgs_per_s(tutorial_dls(path, item_size, size, bs), a.batches)
-            n = imgs_per_s(pet_dls(path, item_size=item_size, size=size, bs=bs, image_cache=False), a.batches)
-            dls = pet_dls(path, item_size=item_size, size=size, bs=bs)
+        for name in ('tutorial', 'smoke'):
+            kw = {k: PROFILES[name][k] for k in ('item_size', 'size', 'bs')}
+            d = imgs_per_s(pet_dls(path, fast_data=False, **kw), a.batches)  # the tutorial's DataBlock, fastai's transforms
+            n = imgs_per_s(pet_dls(path, fast_data=True, image_cache=False, **kw), a.batches)
+            dls = pet_dls(path, fast_data=True, **kw)
             for _ in dls.train: pass  # one epoch fills the cache
             p = imgs_per_s(dls, a.batches)
             print(f"{name}.imgs_per_s_default={d:.1f}")

@@ -8,9 +8,10 @@ A recipe is a profile name, optionally with overrides after a colon (`improved:b
 against the same tutorial runs before putting it in the profile (`improved:epochs_head=2,epochs_finetune=6`
 moves epochs between the stages; every recipe must keep the reference's epoch budget).
 
-Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not) and the learning-rate
-range from lr_find (valley rule of 02_lr_find). Each recipe brings its own batch size, head learning rate, label
-smoothing, learning-rate spread, epoch split and test-time augmentation (PROFILES['improved'] sets some of them). Prints name=value lines, ending with error_ratio=improved/tutorial.
+Both recipes use efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not). Each recipe brings
+its own data pipeline (fast_data), batch size, head learning rate, label smoothing, fine-tuning range (the tutorial's
+slice(6e-5, 2e-4), or 02_lr_find's valley rule where lr_lo/lr_hi are None), epoch split and test-time augmentation,
+all from PROFILES. Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
 import argparse, ast, os, statistics, sys, tempfile, time, warnings
 from pathlib import Path
@@ -18,7 +19,7 @@ warnings.filterwarnings('ignore')
 from fastai.vision.all import *
 from petclassifier.data import pet_dls, check_images
 from petclassifier.learner import pet_learner
-from petclassifier.lr import find_lrs, lr_range
+from petclassifier.lr import suggestion_funcs, lr_range
 from petclassifier.interpret import tta_error_rate
 from petclassifier.run import PROFILES
 
@@ -36,14 +37,15 @@ def parse_recipe(spec:str) -> dict:
 
 def train(path, p, seed, size, item_size, num_it, epochs_head, epochs_finetune):
     "Train recipe `p` once with training seed `seed`; its validation error rate and the number of validation images."
-    dls = pet_dls(path, item_size=item_size, size=size, bs=p['bs'])
+    dls = pet_dls(path, item_size=item_size, size=size, bs=p['bs'], fast_data=p.get('fast_data', False))
     set_seed(seed)
     learn = pet_learner(dls, 'efficientnet_lite0', label_smoothing=p.get('label_smoothing', 0.))
     with learn.no_bar(), learn.no_logging():
         learn.fit_one_cycle(epochs_head, lr_max=p.get('lr_head'))  # None: fastai's default, as the tutorial
         learn.save('bench_stage1', with_opt=False)
         learn.unfreeze()
-        lo, hi = lr_range(find_lrs(learn, num_it), **({'spread': p['lr_spread']} if 'lr_spread' in p else {}))
+        sugg = learn.lr_find(num_it=num_it, suggest_funcs=suggestion_funcs(learn), show_plot=False)
+        lo, hi = lr_range(sugg, p.get('lr_lo'), p.get('lr_hi'), spread=p.get('lr_spread', 10))
         learn.load('bench_stage1', with_opt=False)
         learn.unfreeze()
         learn.fit_one_cycle(epochs_finetune, lr_max=slice(lo, hi))

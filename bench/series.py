@@ -8,10 +8,11 @@ with an empty image cache (in the temporary folder), so its first epoch pays for
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
-WORKLOADS = dict(
-    smoke=dict(arch='efficientnet_lite0', size=128, item_size=160, bs=32, epochs_head=1, num_it=20, epochs_finetune=1),
-    tutorial=dict(arch='efficientnet_lite0', size=224, item_size=460, bs=64, epochs_head=4, num_it=100, epochs_finetune=4),
-)
+from petclassifier.run import PROFILES
+
+# workload -> (profile, overrides): the tutorial profile with the ImageNet weights that exist offline
+WORKLOADS = dict(smoke=('smoke', {}), tutorial=('tutorial', dict(arch='efficientnet_lite0')))
+SCRIPT_ARGS = ('arch', 'size', 'item_size', 'bs', 'epochs_head', 'num_it', 'epochs_finetune', 'lr_lo', 'lr_hi')
 
 def timed(cmd):
     t0 = time.time()
@@ -24,15 +25,15 @@ def main():
     ap.add_argument('--workload', choices=list(WORKLOADS), default='smoke')
     ap.add_argument('--data', default=os.getenv('PETCLASSIFIER_SAMPLE', '../shared/data/oxford-iiit-pet-sample/images'))
     a = ap.parse_args()
-    w, data = WORKLOADS[a.workload], str(Path(a.data).resolve())
+    profile, over = WORKLOADS[a.workload]
+    w, data = {k: v for k, v in {**PROFILES[profile], **over}.items() if k in SCRIPT_ARGS}, str(Path(a.data).resolve())
     tmp = Path(tempfile.mkdtemp(prefix='bench-series-'))
     os.environ['PETCLASSIFIER_CACHE'] = str(tmp/'image-cache')  # the runner starts with an empty image cache, as on a first run
     here = Path(__file__).resolve().parent
-    script = [sys.executable, str(here/'tutorial_script.py'), data, str(tmp/'script'), '--arch', w['arch'],
-              '--size', str(w['size']), '--item-size', str(w['item_size']), '--bs', str(w['bs']),
-              '--epochs-head', str(w['epochs_head']), '--num-it', str(w['num_it']), '--epochs-finetune', str(w['epochs_finetune'])]
-    sets = [x for k, v in w.items() for x in ('--set', f'{k}={v!r}' if isinstance(v, str) else f'{k}={v}')]
-    runner = [sys.executable, '-m', 'petclassifier', 'run', '--profile', 'smoke', '--data', data,
+    script = [sys.executable, str(here/'tutorial_script.py'), data, str(tmp/'script'),
+              *[x for k, v in w.items() if v is not None for x in (f"--{k.replace('_', '-')}", str(v))]]
+    sets = [x for k, v in over.items() for x in ('--set', f'{k}={v!r}' if isinstance(v, str) else f'{k}={v}')]
+    runner = [sys.executable, '-m', 'petclassifier', 'run', '--profile', profile, '--data', data,
               '--runs-dir', str(tmp/'runs'), '--quiet', *sets]
     ta, out_a = timed(script)
     tb, out_b = timed(runner)

@@ -1,7 +1,7 @@
 """The tutorial's code as one plain Python script (no notebooks, no run folder logic), for bench/series.py.
 
     python bench/tutorial_script.py DATA OUT --arch efficientnet_lite0 --size 128 --item-size 160 --bs 32 \
-        --epochs-head 1 --num-it 20 --epochs-finetune 1
+        --epochs-head 1 --num-it 20 --epochs-finetune 1 [--lr-lo 6e-5 --lr-hi 2e-4]
 """
 import argparse, time, warnings
 from pathlib import Path
@@ -16,6 +16,8 @@ ap.add_argument('--arch', default='efficientnet_lite0'); ap.add_argument('--size
 ap.add_argument('--item-size', type=int, default=460); ap.add_argument('--bs', type=int, default=64)
 ap.add_argument('--epochs-head', type=int, default=4); ap.add_argument('--num-it', type=int, default=100)
 ap.add_argument('--epochs-finetune', type=int, default=4)
+ap.add_argument('--lr-lo', type=float, default=None, help='the seed: 6e-5; default: valley / 10')
+ap.add_argument('--lr-hi', type=float, default=None, help='the seed: 2e-4; default: the valley')
 a = ap.parse_args()
 t0 = time.time()
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,8 @@ sugg = learn.lr_find(num_it=a.num_it)
 plt.savefig(out/'lr_find.png'); plt.close('all')
 learn.load('stage1')
 learn.unfreeze()
-learn.fit_one_cycle(a.epochs_finetune, lr_max=slice(sugg.valley / 10, sugg.valley))
+hi = a.lr_hi or sugg.valley
+learn.fit_one_cycle(a.epochs_finetune, lr_max=slice(a.lr_lo or hi / 10, hi))
 final_error = float(learn.recorder.values[-1][2])
 learn.save('perfecto')
 learn.recorder.plot_loss(); plt.savefig(out/'loss.png'); plt.close('all')

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/08_main.ipynb #d3df1d72
+# %% ../nbs/08_main.ipynb #90260dbb
 from .cli import console
 
 def _in_ipython() -> bool:

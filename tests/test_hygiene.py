@@ -2,7 +2,9 @@
 import json, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+from configparser import ConfigParser
 from conftest import ROOT
+from petclassifier.run import SERIES, _load_for_run
 
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
 BIN = Path(sys.executable).parent
@@ -21,10 +23,57 @@ def test_notebook_is_clean(nb):
 
 @pytest.mark.parametrize('nb', NBS, ids=lambda p: p.name)
 def test_one_parameters_cell(nb):
+    "Every notebook of the series has exactly one parameters cell (papermill's); no notebook has two."
     d = json.loads(nb.read_text())
     tagged = [c for c in d['cells'] if 'parameters' in c.get('metadata', {}).get('tags', [])]
-    assert len(tagged) == 1, f"{nb.name} has {len(tagged)} cells tagged 'parameters'"
-    assert tagged[0]['cell_type'] == 'code'
+    assert len(tagged) == (1 if nb.stem in SERIES else len(tagged)) <= 1, f"{nb.name} has {len(tagged)} cells tagged 'parameters'"
+    assert all(c['cell_type'] == 'code' for c in tagged)
+
+# --- what a run executes: the cells marked `#| step` (and the parameters cell), nothing else ---
+
+def _cells(nb):
+    return [(''.join(c['source']), c) for c in json.loads((ROOT/'nbs'/f'{nb}.ipynb').read_text())['cells'] if c['cell_type'] == 'code']
+
+def _directives(src):
+    return {l[2:].strip().split(' ')[0].rstrip(':') for l in src.splitlines() if l.startswith('#|')}
+
+@pytest.mark.parametrize('nb', SERIES)
+def test_run_executes_the_steps_and_only_them(nb):
+    ran = [c.source for c in _load_for_run(ROOT/'nbs'/f'{nb}.ipynb').cells if c.cell_type == 'code']
+    steps = [src for src, c in _cells(nb) if 'step' in _directives(src)]
+    assert len(steps) >= 2, f"{nb} has no run steps beyond its imports"
+    params = [src for src, c in _cells(nb) if 'parameters' in c.get('metadata', {}).get('tags', [])]
+    assert ran == params + steps
+    hidden_tests = [src for src, c in _cells(nb) if {'hide'} <= _directives(src) and not _directives(src) & {'step', 'export'}]
+    assert hidden_tests and not set(hidden_tests) & set(ran), f"{nb}: a hidden cell is executed by a run"
+
+@pytest.mark.parametrize('nb', SERIES)
+def test_nbdev_test_skips_the_heavy_steps(nb):
+    "Every step but the imports carries `#| slow` (a tst_flag), so nbdev_test never trains on real data."
+    cfg = ConfigParser(delimiters=['=']); cfg.read(ROOT/'settings.ini')
+    flags = set(cfg['DEFAULT']['tst_flags'].split())
+    for src, c in _cells(nb):
+        d = _directives(src)
+        if 'step' not in d or d & flags: continue
+        body = [l for l in src.splitlines() if l.strip() and not l.startswith('#|')]
+        assert all(l.startswith(('from ', 'import ')) or l == 'quiet_pet_errors()' for l in body), f"{nb}: a step without #| slow:\n{src}"
+
+def test_lessons_show_the_tutorials_calls():
+    "The run steps of each lesson hold the fastai calls the tutorial teaches."
+    calls = {'00_data': ['pet_dls(', 'show_batch('], '01_fit_head': ['pet_learner(', '.fit_one_cycle(epochs_head', '.unfreeze()'],
+             '02_lr_find': ['.unfreeze()', '.lr_find(num_it=num_it'],
+             '03_discriminative_finetune': ['.fit_one_cycle(epochs_finetune, lr_max=slice(lr_lo, lr_hi))', '.recorder.plot_loss()'],
+             '04_interpret': ['ClassificationInterpretation.from_learner(learn)', '.plot_confusion_matrix(figsize=(figsize, figsize), dpi=dpi)',
+                              '.most_confused(min_val=min_val)', '.plot_top_losses(']}
+    for nb, want in calls.items():
+        steps = '\n'.join(src for src, c in _cells(nb) if 'step' in _directives(src))
+        for w in want: assert w in steps, (nb, w)
+    datablock = next(src for src, c in _cells('00_data') if 'def pet_datablock' in src)
+    for w in ['DataBlock(blocks=(ImageBlock, CategoryBlock)', 'RandomSplitter(valid_pct, seed=seed)',
+              "using_attr(RegexLabeller(PAT), 'name')", 'Resize(item_size)', 'aug_transforms(size=size, min_scale=min_scale)']:
+        assert w in datablock, w
+    first = json.loads((ROOT/'nbs'/'00_data.ipynb').read_text())['cells'][:15]
+    assert any('def pet_datablock' in ''.join(c['source']) for c in first), 'the DataBlock is not among the first 15 cells of 00_data'
 
 def _copy_project(dst):
     for name in ['settings.ini', 'setup.py', 'README.md']: shutil.copy(ROOT/name, dst/name)

@@ -212,7 +212,7 @@ def _fake_series(tmp_path, nb, source):
     d = tmp_path/'nbs'
     shutil.copytree(Path(__file__).resolve().parent.parent/'nbs', d, ignore=shutil.ignore_patterns('*.ipynb_checkpoints'))
     cell = nbformat.v4.new_code_cell("run_dir = 'x'"); cell.metadata['tags'] = ['parameters']
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell('#| slow\n' + source)],
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell('#| step\n#| slow\n' + source)],
                    metadata={'kernelspec': {'name': 'python3', 'language': 'python', 'display_name': 'python3'}}), d/f'{nb}.ipynb')
     return d
 
@@ -236,7 +236,7 @@ def test_failed_run_report_puts_the_failure_first(w, tmp_path):
     assert r.returncode == USAGE
     (run,) = run_folders(tmp_path/'runs')
     md = (run/'report.md').read_text()
-    assert md.index('Run FAILED in 03_discriminative_finetune') < md.index('## Results')
+    assert md.index('Run FAILED in 02_lr_find') < md.index('## Results')
     assert 'Run FAILED' in (run/'report.html').read_text()
 
 def test_zz_earlier_runs_are_untouched(w):

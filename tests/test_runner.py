@@ -16,11 +16,11 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def failed_then_resumed(tiny):
-    "A run made to fail in 03 (lr_lo above the range found by 02), then resumed with a correction."
+    "A run made to fail in 02 (lr_lo above the head's rate, the finder's valley), then resumed with a correction."
     r1 = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'], '--set', 'lr_lo=0.5')
     (run,) = run_folders(tiny['runs'])
     st1 = status(run)
-    partial = (run/'notebooks'/'03_discriminative_finetune.ipynb').read_text()
+    partial = (run/'notebooks'/'02_lr_find.ipynb').read_text()
     # both ends given: on random images the finder's valley can land anywhere, even below 1e-5
     r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5', '--set', 'lr_hi=1e-3')
     return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run)
@@ -28,11 +28,11 @@ def failed_then_resumed(tiny):
 def test_failure_is_one_clear_line(failed_then_resumed):
     r1, st1 = failed_then_resumed['r1'], failed_then_resumed['st1']
     assert r1.returncode == 2  # a PetError: something the user can fix
-    assert '03_discriminative_finetune failed in cell' in r1.stderr and 'larger than lr_hi' in r1.stderr
+    assert '02_lr_find failed in cell' in r1.stderr and 'larger than lr_hi' in r1.stderr
     assert 'Traceback' not in r1.stderr and '--resume' in r1.stderr
-    assert st1['status'] == 'failed' and st1['error']['notebook'] == '03_discriminative_finetune'
+    assert st1['status'] == 'failed' and st1['error']['notebook'] == '02_lr_find'
     assert [st1['notebooks'][nb]['status'] for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']] \
-        == ['succeeded', 'succeeded', 'succeeded', 'failed', 'pending']
+        == ['succeeded', 'succeeded', 'failed', 'pending', 'pending']
 
 def test_partial_notebook_kept_with_papermill_banner(failed_then_resumed):
     nb = json.loads(failed_then_resumed['partial'])
@@ -44,9 +44,10 @@ def test_resume_completes_and_keeps_the_failed_attempt(failed_then_resumed):
     assert r2.returncode == 0, r2.stderr[-2000:]
     st = status(run)
     assert st['status'] == 'succeeded' and all(v['status'] == 'succeeded' for v in st['notebooks'].values())
-    assert (run/'notebooks'/'03_discriminative_finetune.attempt-1.ipynb').exists()
+    assert (run/'notebooks'/'02_lr_find.attempt-1.ipynb').exists()
     prm = json.loads((run/'params.json').read_text())
-    assert prm['resumes'][0]['from_notebook'] == '03_discriminative_finetune' and prm['parameters']['lr_lo'] == 1e-5
+    assert prm['resumes'][0]['from_notebook'] == '02_lr_find' and prm['parameters']['lr_lo'] == 1e-5
+    assert json.loads((run/'lr.json').read_text())['lr_lo'] == 1e-5
     assert prm['parameters']['lr_hi'] == 1e-3
     assert 'Run FAILED' not in (run/'report.md').read_text()
     again = cli('run', '--resume', run)

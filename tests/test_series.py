@@ -4,7 +4,8 @@ import json
 from pathlib import Path
 import pandas as pd
 import pytest
-from petclassifier.data import ARTEFACTS, make_synthetic_pets, breed_of
+from petclassifier.core import RUN_FILES
+from petclassifier.data import make_synthetic_pets
 from conftest import sample_dir
 from helpers import cli, run_folders, status, assert_png_real
 
@@ -25,9 +26,8 @@ def chain(tmp_path_factory):
 
 def test_every_artefact(chain):
     run = chain['run']
-    for key, (fname, nb) in ARTEFACTS.items():
-        assert (run/fname).exists(), f"{fname} ({nb}) missing"
-    for f in ['params.json', 'environment.json', 'status.json', 'report.md', 'report.html']: assert (run/f).exists(), f
+    for key, f in RUN_FILES.items():
+        assert (run/f.name).exists(), f"{f.name} ({f.producer or 'the runner'}) missing"
     for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']:
         assert (run/'notebooks'/f'{nb}.ipynb').exists()
     for png in run.glob('*.png'): assert_png_real(png)
