@@ -92,3 +92,11 @@ def test_no_drift(tmp_path, cmd):
     after = _snapshot(tmp_path)
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert not changed, f"{cmd} changes {changed}: run it and commit the result"
+
+def test_no_exported_name_is_also_fastais():
+    "Run All imports fastai again after the library (the export cells' imports): a name both define would become fastai's."
+    import importlib, fastai.vision.all as fa
+    for m in ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret']:
+        mod = importlib.import_module(f'petclassifier.{m}')
+        clash = [n for n in mod.__all__ if hasattr(fa, n) and getattr(fa, n) is not getattr(mod, n)]
+        assert not clash, f"petclassifier.{m} exports {clash}, which fastai.vision.all defines too"
