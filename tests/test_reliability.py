@@ -1,6 +1,6 @@
 """Every bad input gets one clear line, the right exit status and no traceback; faults during a run leave a
 resumable run folder; nothing an earlier run produced changes. One row of CASES per mistake a user can make."""
-import json, os, shutil, signal, subprocess, sys, time
+import json, os, shutil, signal, subprocess, sys, threading, time
 from pathlib import Path
 import nbformat
 import pytest
@@ -173,23 +173,28 @@ def _start(args, runs):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, 'MPLBACKEND': 'Agg'})
 
-def _wait_for(runs, nb, timeout=120):
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        rs = run_folders(runs) if runs.exists() else []
-        if rs and status(rs[0])['notebooks'].get(nb, {}).get('status') == 'running': return rs[0]
-        time.sleep(0.5)
-    raise AssertionError(f'{nb} never started')
-
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGINT], ids=['SIGTERM', 'SIGINT'])
 def test_interrupted_run_is_marked_and_resumable(w, tmp_path, sig):
-    runs = tmp_path/'runs'
-    p = _start([*TINY, '--data', w['good'], '--set', 'epochs_head=30'], runs)
-    run = _wait_for(runs, '01_fit_head')
-    time.sleep(8)  # well into training
+    "Also: the epochs of 01 are printed while 01 runs (live progress), and the kernels' chatter is not."
+    runs, lines = tmp_path/'runs', []
+    p = subprocess.Popen([sys.executable, '-m', 'petclassifier', 'run', *TINY, '--data', str(w['good']), '--set',
+                          'epochs_head=30', '--runs-dir', str(runs)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, env={**os.environ, 'MPLBACKEND': 'Agg'})
+    def read():
+        for l in iter(p.stdout.readline, ''): lines.append(l)
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    t0 = time.time()
+    while not any('01_fit_head  head epoch 2/30' in l for l in lines):
+        assert time.time() - t0 < 300 and p.poll() is None, ''.join(lines)[-2000:]
+        time.sleep(0.2)
+    (run,) = run_folders(runs)
+    assert status(run)['notebooks']['01_fit_head']['status'] == 'running'  # seen while 01 was still training
     p.send_signal(sig)
-    out, err = p.communicate(timeout=120)
+    p.wait(timeout=120); reader.join(timeout=10)
+    err = ''.join(lines)
     assert p.returncode == INTERRUPTED, err[-2000:]
+    assert 'IPKernelApp' not in err and 'error_rate' in err
     st = status(run)
     assert st['status'] == 'interrupted' and st['notebooks']['01_fit_head']['status'] == 'interrupted'
     assert (run/'notebooks'/'01_fit_head.ipynb').exists() and '--resume' in err
@@ -203,9 +208,11 @@ def test_concurrent_runs_do_not_collide(w, tmp_path):
     for p in ps:
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err[-2000:]
+        assert 'IPKernelApp' not in out + err, "the kernels' launcher chatter belongs in kernels.log"
     rs = run_folders(runs)
     assert len(rs) == 2 and all(status(r)['status'] == 'succeeded' for r in rs)
     assert not list(runs.rglob('_tmp.pth'))
+    assert all((r/'kernels.log').is_file() for r in rs)
 
 def _fake_series(tmp_path, nb, source):
     "A copy of the notebooks in which notebook `nb` is replaced by one code cell."
