@@ -34,7 +34,7 @@ if ! given '--resume*' "$@" && ! given '--profile*' "$@"; then
 fi
 
 bash scripts/install.sh --if-needed
-echo "petclassifier run ${defaults[*]} $*"
+echo "petclassifier run" "${defaults[@]}" "$@"
 log=$(mktemp "${TMPDIR:-/tmp}/petclassifier-run.XXXXXX")
 trap 'rm -f "$log"' EXIT
 code=0
