@@ -1,8 +1,24 @@
 #!/usr/bin/env bash
 # Install petclassifier into ./.venv and register the Jupyter kernel "petclassifier" inside that venv.
-# Usage: bash scripts/install.sh        (PYTHON=/path/to/python3.x to choose the interpreter)
+# Usage: bash scripts/install.sh               always (re)install (PYTHON=/path/to/python3.x chooses the interpreter)
+#        bash scripts/install.sh --if-needed   install only when .venv is missing or out of date (run.sh and test.sh)
+# Out of date means: no .venv/bin/python, `import petclassifier` fails in it, or the stamp file below is missing or
+# older than setup.py or settings.ini (where the requirements live). A successful install writes the stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+stamp=.venv/.petclassifier-installed
+
+up_to_date() {
+  [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$stamp" -nt setup.py ] && [ "$stamp" -nt settings.ini ] &&
+    .venv/bin/python -I -c 'import petclassifier' >/dev/null 2>&1  # -I: not the clone's folder, the installed package
+}
+
+case "${1:-}" in
+  "") ;;
+  --if-needed) if up_to_date; then echo ".venv is up to date (bash scripts/install.sh reinstalls)"; exit 0; fi ;;
+  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "error: unknown argument '$1': use --if-needed or nothing (see bash scripts/install.sh --help)" >&2; exit 2 ;;
+esac
 
 pick_python() {
   for py in "${PYTHON:-}" python3.11 python3.12 python3.10 python3.13 python3; do
@@ -13,14 +29,16 @@ pick_python() {
   exit 1
 }
 
-py=$(pick_python)
 if [ ! -x .venv/bin/python ]; then
+  py=$(pick_python)
   echo "Creating .venv with $py ($("$py" --version 2>&1))"
   "$py" -m venv .venv
 fi
+rm -f "$stamp"
 echo "Installing petclassifier and its requirements into .venv (torch is large: this takes a few minutes)"
 .venv/bin/python -m pip install --quiet -e ".[dev]"
 # --sys-prefix keeps the kernelspec inside this venv: other clones or venvs on the machine cannot hijack it.
 .venv/bin/python -m ipykernel install --sys-prefix --name petclassifier --display-name "Python (petclassifier)" >/dev/null
+touch "$stamp"
 echo "Installed. Kernel 'petclassifier' -> $(pwd)/.venv/bin/python"
-echo "Next: bash scripts/test.sh   |   .venv/bin/jupyter lab nbs/   |   .venv/bin/petclassifier run --help"
+echo "Next: bash scripts/run.sh   |   bash scripts/test.sh   |   .venv/bin/jupyter lab nbs/"

@@ -100,3 +100,43 @@ def test_no_exported_name_is_also_fastais():
         mod = importlib.import_module(f'petclassifier.{m}')
         clash = [n for n in mod.__all__ if hasattr(fa, n) and getattr(fa, n) is not getattr(mod, n)]
         assert not clash, f"petclassifier.{m} exports {clash}, which fastai.vision.all defines too"
+
+# --- README.md is generated from nbs/index.ipynb (python -m petclassifier.readme) ---
+
+def test_readme_is_generated():
+    from petclassifier.readme import render_readme, REGENERATE
+    assert (ROOT/'README.md').read_text() == render_readme(ROOT), f"README.md is stale: run {REGENERATE} and commit it"
+
+def test_a_changed_profile_makes_the_readme_stale(monkeypatch):
+    import petclassifier.run as run
+    from petclassifier.readme import render_readme
+    committed = (ROOT/'README.md').read_text()
+    changed = {**run.PROFILES['smoke'], 'bs': run.PROFILES['smoke']['bs'] + 1}
+    monkeypatch.setitem(run.PROFILES, 'smoke', changed)
+    assert render_readme(ROOT) != committed
+
+def test_a_changed_run_file_makes_the_readme_stale(monkeypatch):
+    import petclassifier.core as core
+    from petclassifier.readme import render_readme
+    committed = (ROOT/'README.md').read_text()
+    monkeypatch.setitem(core.RUN_FILES, 'export', core.RUN_FILES['export']._replace(name='model.pkl'))
+    assert render_readme(ROOT) != committed
+
+def test_readme_check_names_the_command(tmp_path):
+    shutil.copy(ROOT/'settings.ini', tmp_path/'settings.ini')
+    shutil.copytree(ROOT/'nbs', tmp_path/'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints', 'runs'))
+    (tmp_path/'README.md').write_text((ROOT/'README.md').read_text().replace('## Troubleshooting', '## Trouble'))
+    check = lambda: subprocess.run([sys.executable, '-m', 'petclassifier.readme', '--check', '--root', str(tmp_path)],
+                                   capture_output=True, text=True)
+    r = check()
+    assert (r.returncode, r.stderr) == (1, 'README.md is stale: run python -m petclassifier.readme\n'), r.stderr
+    assert '## Trouble\n' in (tmp_path/'README.md').read_text()  # --check writes nothing
+    assert subprocess.run([sys.executable, '-m', 'petclassifier.readme', '--root', str(tmp_path)], capture_output=True).returncode == 0
+    assert check().returncode == 0
+
+def test_the_front_page_is_not_a_lesson():
+    "nbs/index.ipynb is the README's source: no parameters cell, no export, not part of the series."
+    d = json.loads((ROOT/'nbs'/'index.ipynb').read_text())
+    assert 'index' not in SERIES
+    assert not any('parameters' in c.get('metadata', {}).get('tags', []) for c in d['cells'])
+    assert not any('default_exp' in ''.join(c['source']) for c in d['cells'] if c['cell_type'] == 'code')

@@ -1,0 +1,66 @@
+"""scripts/install.sh --if-needed and scripts/run.sh's defaults, in a copy of the scripts whose .venv python is a
+stand-in: it records pip, ipykernel and petclassifier calls instead of making them (no install, no training)."""
+import os, shutil, subprocess, sys, time
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+FAKE = """#!/bin/bash
+log="$(dirname "$0")/../calls.log"
+case "$1 $2" in
+  "-m pip"|"-m ipykernel") echo "$*" >> "$log"; exit 0;;
+  "-m petclassifier") echo "$*" >> "$log"; echo "report: /r/report.html"; echo "run folder: /r"; exit ${FAKE_RC:-0};;
+esac
+exec %s "$@"
+"""
+
+@pytest.fixture
+def proj(tmp_path):
+    p = tmp_path/'clone'
+    (p/'scripts').mkdir(parents=True)
+    for f in ['install.sh', 'run.sh', 'test.sh']: shutil.copy(ROOT/'scripts'/f, p/'scripts'/f)
+    for f in ['setup.py', 'settings.ini']: shutil.copy(ROOT/f, p/f)
+    (p/'.venv'/'bin').mkdir(parents=True)
+    py = p/'.venv'/'bin'/'python'
+    py.write_text(FAKE % sys.executable); py.chmod(0o755)
+    return p
+
+def sh(proj, script, *args, **env):
+    e = {k: v for k, v in os.environ.items() if k != 'PETCLASSIFIER_SAMPLE'}
+    r = subprocess.run(['bash', f'scripts/{script}', *args], cwd=proj, env={**e, **env}, capture_output=True, text=True)
+    log = proj/'.venv'/'calls.log'
+    calls = log.read_text().splitlines() if log.exists() else []
+    log.unlink(missing_ok=True)
+    return r, calls
+
+def test_install_if_needed(proj):
+    r, calls = sh(proj, 'install.sh', '--if-needed')  # no stamp yet: installs
+    assert r.returncode == 0 and calls[0].startswith('-m pip install') and calls[1].startswith('-m ipykernel install'), r.stderr
+    assert (proj/'.venv'/'.petclassifier-installed').exists()
+    r, calls = sh(proj, 'install.sh', '--if-needed')
+    assert r.returncode == 0 and calls == [] and 'up to date' in r.stdout
+    later = time.time() + 5
+    os.utime(proj/'settings.ini', (later, later))  # the requirements changed
+    r, calls = sh(proj, 'install.sh', '--if-needed')
+    assert len(calls) == 2
+    r, calls = sh(proj, 'install.sh')  # without --if-needed: always
+    assert len(calls) == 2
+    r, _ = sh(proj, 'install.sh', '--ifneeded')
+    assert r.returncode == 2 and 'unknown argument' in r.stderr
+
+def test_run_defaults(proj, tmp_path):
+    sh(proj, 'install.sh')
+    sample = tmp_path/'sample'; sample.mkdir()
+    r, calls = sh(proj, 'run.sh', '--set', 'bs=8', PETCLASSIFIER_SAMPLE=str(sample))
+    assert r.returncode == 0 and calls == [f'-m petclassifier run --profile smoke --data {sample} --set bs=8'], (calls, r.stderr)
+    assert r.stdout.splitlines()[-1] == 'Report: /r/report.html'
+    _, calls = sh(proj, 'run.sh', '--profile', 'tutorial', PETCLASSIFIER_SAMPLE=str(sample))
+    assert calls == ['-m petclassifier run --profile tutorial']
+    _, calls = sh(proj, 'run.sh', '--resume', 'runs/x', PETCLASSIFIER_SAMPLE=str(sample))
+    assert calls == ['-m petclassifier run --resume runs/x']
+    _, calls = sh(proj, 'run.sh', '--data', 'pets')  # no sample anywhere, data given
+    assert calls == ['-m petclassifier run --profile smoke --data pets']
+    r, calls = sh(proj, 'run.sh', FAKE_RC='1')
+    assert r.returncode == 1 and calls == ['-m petclassifier run --profile smoke']  # the runner's status is the script's
+    r, calls = sh(proj, 'run.sh', PETCLASSIFIER_SAMPLE=str(tmp_path/'nope'))
+    assert r.returncode == 2 and 'PETCLASSIFIER_SAMPLE' in r.stderr and calls == []
