@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The series in one command: install into ./.venv when needed (scripts/install.sh --if-needed), then
-# `python -m petclassifier run`; ends with the path of the run's report.html.
+# `python -m petclassifier run`, whose last line is the path of the run's report.html.
 # Usage: bash scripts/run.sh [options of petclassifier run, e.g. --set epochs_head=2, --profile tutorial, --data DIR]
 # Without --profile, --data or --resume it runs the smoke profile on the best data it finds: $PETCLASSIFIER_SAMPLE,
 # else ../shared/data/oxford-iiit-pet-sample/images beside the clone, else what 00_data finds on its own
@@ -35,10 +35,5 @@ fi
 
 bash scripts/install.sh --if-needed
 echo "petclassifier run" "${defaults[@]}" "$@"
-log=$(mktemp "${TMPDIR:-/tmp}/petclassifier-run.XXXXXX")
-trap 'rm -f "$log"' EXIT
-code=0
-PYTHONUNBUFFERED=1 .venv/bin/python -m petclassifier run "${defaults[@]}" "$@" 2>&1 | tee -i "$log" || code=$?
-report=$(sed -n 's/^report: //p' "$log" | tail -n 1)
-if [ -n "$report" ]; then echo "Report: $report"; fi
-exit "$code"
+export PYTHONUNBUFFERED=1
+exec .venv/bin/python -m petclassifier run "${defaults[@]}" "$@"  # its last line is the path of report.html

@@ -9,7 +9,7 @@ FAKE = """#!/bin/bash
 log="$(dirname "$0")/../calls.log"
 case "$1 $2" in
   "-m pip"|"-m ipykernel") echo "$*" >> "$log"; exit 0;;
-  "-m petclassifier") echo "$*" >> "$log"; echo "report: /r/report.html"; echo "run folder: /r"; exit ${FAKE_RC:-0};;
+  "-m petclassifier") echo "$*" >> "$log"; echo "run folder: /r"; echo "report: /r/report.html"; exit ${FAKE_RC:-0};;
 esac
 exec %s "$@"
 """
@@ -53,7 +53,7 @@ def test_run_defaults(proj, tmp_path):
     sample = tmp_path/'sample'; sample.mkdir()
     r, calls = sh(proj, 'run.sh', '--set', 'bs=8', PETCLASSIFIER_SAMPLE=str(sample))
     assert r.returncode == 0 and calls == [f'-m petclassifier run --profile smoke --data {sample} --set bs=8'], (calls, r.stderr)
-    assert r.stdout.splitlines()[-1] == 'Report: /r/report.html'
+    assert r.stdout.splitlines()[-1] == 'report: /r/report.html'
     _, calls = sh(proj, 'run.sh', '--profile', 'tutorial', PETCLASSIFIER_SAMPLE=str(sample))
     assert calls == ['-m petclassifier run --profile tutorial']
     _, calls = sh(proj, 'run.sh', '--resume', 'runs/x', PETCLASSIFIER_SAMPLE=str(sample))
