@@ -14,8 +14,8 @@ from .core import *
 from .run import *
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'predict', 'parser', 'cmd_run', 'cmd_history',
-           'cmd_predict', 'main', 'console']
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict', 'parser', 'cmd_run', 'cmd_history',
+           'cmd_predict', 'cmd_sweep', 'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #e1fa4d1e
 def _in_run_folder(p:Path) -> bool:
@@ -88,6 +88,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--quiet', action='store_true', help='no progress lines')
     r.add_argument('--kernel', default=KERNEL, help=f'Jupyter kernel for the notebooks (default {KERNEL})')
     r.add_argument('--with-tests', action='store_true', help="also execute each notebook's test cells (as nbdev_test does)")
+    s = sub.add_parser('sweep', help='runs over a grid of parameter values and seeds, on Ray, with one summary report')
+    s.add_argument('--profile', help=f"one of {', '.join(PROFILES)} (required unless --resume)")
+    s.add_argument('--data', help='folder of Oxford-IIIT Pet images, for every run')
+    s.add_argument('--seeds', type=int, nargs='+', metavar='SEED', help='training seeds (train_seed) of each configuration (default 0 1 2)')
+    s.add_argument('--grid', nargs='+', action='extend', metavar='NAME=V1,V2', help='values to try for a notebook parameter (repeatable)')
+    s.add_argument('--set', nargs='+', action='extend', metavar='NAME=VALUE', help='a value for every run; with --resume: a correction for the reruns')
+    s.add_argument('--runs-dir', default='runs', help='where the sweep folder is made (default ./runs; absolute with --address)')
+    s.add_argument('--address', help='Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance for this sweep)')
+    s.add_argument('--cpus-per-run', type=float, help='CPUs each run asks Ray for (default: the cores shared among parallel runs)')
+    s.add_argument('--gpus-per-run', type=float, help='GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)')
+    s.add_argument('--max-parallel', type=int, help='runs at once (default: as many as the CPUs/GPUs allow)')
+    s.add_argument('--resume', metavar='SWEEP', help='rerun the runs of a sweep folder that failed, were interrupted or never ran')
     h = sub.add_parser('history', help='table and trend plot of all runs')
     h.add_argument('--runs-dir', default='runs', help='folder holding run folders (default ./runs)')
     h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
@@ -174,12 +186,41 @@ def cmd_predict(args) -> int:
         else: print(f"{r['path']}\t" + '\t'.join(f"{b} {p:.4f}" for b, p in r['top']))
     return EXIT_OK
 
+# %% ../nbs/07_cli.ipynb #548913d3
+SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
+
+def cmd_sweep(args) -> int:
+    from petclassifier.sweep import start_sweep, resume_sweep, parse_grid, sweep_table  # Ray is imported only when runs start
+    address = args.address or os.getenv('RAY_ADDRESS') or None
+    par = dict(cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, max_parallel=args.max_parallel)
+    sets, say = _parse_sets(args.set), lambda m: print(m, flush=True)
+    try:
+        if args.resume:
+            given = [o for o, v in (('--profile', args.profile), ('--data', args.data), ('--grid', args.grid), ('--seeds', args.seeds)) if v]
+            if given: raise PetError(f"{', '.join(given)} cannot change a sweep being resumed: correct values with --set, or start a new sweep")
+            sweep, runs = resume_sweep(args.resume, sets, address, say=say, **par)
+        else:
+            if not args.profile: raise PetError(f"petclassifier sweep needs --profile: one of {', '.join(PROFILES)}")
+            if args.data: sets['data_path'] = str(Path(args.data).expanduser().resolve())
+            sweep, runs = start_sweep(args.profile, parse_grid(args.grid), args.seeds or SEEDS, sets, args.runs_dir, address, say=say, **par)
+    except Interrupted as e:
+        where = getattr(e, 'sweep', None)
+        print(f"interrupted ({e})" + (f": continue with petclassifier sweep --resume {where}" if where else ''), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 20, 'display.float_format', '{:.4f}'.format):
+        print('\n' + sweep_table(runs).to_string(index=False))
+    bad = [r for r in runs if r['status'] != 'succeeded']
+    for r in bad: print(f"run {r['id']} seed {r['seed']} {r['status']}: {r['error']}", file=sys.stderr)
+    if bad: print(f"continue with: petclassifier sweep --resume {sweep}", file=sys.stderr)
+    print(f"sweep folder: {sweep}\nreport: {sweep/'sweep.html'}")  # the path to open comes last
+    return EXIT_FAILED if bad else EXIT_OK
+
 # %% ../nbs/07_cli.ipynb #a2cdaa1f
 def main(argv:list|None=None # arguments (default sys.argv[1:])
         ) -> int:
     "Entry point of the `petclassifier` command; returns (and, as a script, exits with) the status."
     args = parser().parse_args(argv)
-    try: return {'run': cmd_run, 'history': cmd_history, 'predict': cmd_predict}[args.cmd](args)
+    try: return {'run': cmd_run, 'history': cmd_history, 'predict': cmd_predict, 'sweep': cmd_sweep}[args.cmd](args)
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
