@@ -13,7 +13,7 @@ from .core import *
 __all__ = ['SERIES', 'VALLEY', 'PROFILES', 'KERNEL', 'KERNEL_HELP', 'STEP', 'project_root', 'nbs_dir', 'notebook_params',
            'parse_value', 'check_params', 'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir',
            'read_status', 'write_status', 'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook',
-           'Interrupted', 'run_series', 'resume_series']
+           'Interrupted', 'recorded_warning', 'run_series', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #f2820d41
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -256,6 +256,17 @@ def _raise_interrupt(signum, frame): raise Interrupted(signal.Signals(signum).na
 def _log(msg, quiet=False):
     if not quiet: print(msg, flush=True)
 
+# %% ../nbs/05_run.ipynb #66bb911c
+def recorded_warning(run, # the run folder
+                     nb:str # the notebook of the series that just succeeded
+                    ) -> str|None:
+    "A warning `nb` left in its record, for the log: the learning-rate fallback that 02_lr_find notes in `lr.json`."
+    p = artefact(run, 'lr_json')
+    if nb != RUN_FILES['lr_json'].producer or not p.exists(): return None
+    try: fb = read_json(p).get('fallback')
+    except PetError: return None  # a damaged lr.json: 03 will say so, with the fix
+    return f"learning-rate finder not used: {fb}" if fb else None
+
 # %% ../nbs/05_run.ipynb #3eedda7f
 def _execute_from(run, start:int, per_nb:dict, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL, with_tests=False):
     "Execute the series from index `start`, keeping status.json and metrics.json up to date."
@@ -289,6 +300,8 @@ def _execute_from(run, start:int, per_nb:dict, nb_dir=None, cell_timeout=None, q
             m = read_json(artefact(run, 'metrics')) if artefact(run, 'metrics').exists() else {}
             update_metrics(run, seconds={**m.get('seconds', {}), nb: secs})
             _log(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s", quiet)
+            w = recorded_warning(run, nb)
+            if w: print(f"[{i+1}/{len(SERIES)}] {nb} WARNING: {w}", file=sys.stderr, flush=True)
         st.update(status='succeeded', finished=now_utc(), error=None)
         write_status(run, st)
     finally:
