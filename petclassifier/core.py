@@ -123,7 +123,7 @@ def read_json(path): # JSON file to read
         raise PetError(f"{path} is not valid JSON (damaged or truncated): run {producer} again") from None
 
 # %% ../nbs/00_core.ipynb #8211f519
-METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'species_error_rate')  # the headline numbers of a run
+METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'species_error_rate', 'tta_error_rate')  # the headline numbers of a run (TTA: when measured)
 
 def update_metrics(run_dir, # the run folder
                    **metrics): # values to add or replace in metrics.json

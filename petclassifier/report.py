@@ -26,10 +26,10 @@ def _maybe_json(p):
 # %% ../nbs/06_report.ipynb #f84cde1c
 def load_run(run # a run folder
             ) -> dict:
-    "Status, parameters, environment, metrics and data record of a run folder."
+    "Status, parameters, environment, metrics, data and learning-rate records of a run folder."
     run = Path(run)
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json)")
-    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data')
+    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data', lr='lr_json')
     return dict(run=run, **{k: _maybe_json(artefact(run, f)) for k, f in parts.items()})
 
 # %% ../nbs/06_report.ipynb #78af5365
@@ -39,7 +39,7 @@ def _fmt(v):
 
 # %% ../nbs/06_report.ipynb #de25007b
 def _status_blocks(r:dict) -> list:
-    "Title, failure and synthetic-data banners, and the run's status line."
+    "Title, banners (failure, synthetic data, learning-rate fallback) and the run's status line."
     st, d = r['status'], r['data']
     B = [('h1', f"petclassifier run {r['run'].name}")]
     if st.get('status') != 'succeeded':
@@ -48,6 +48,7 @@ def _status_blocks(r:dict) -> list:
         B.append(('alert', f"Run {st.get('status', 'unknown').upper()} in {where}: {e.get('type', '')}: {e.get('message', '')}. "
                            f"The partial notebook is in notebooks/; continue with: petclassifier run --resume {r['run']}"))
     if d.get('synthetic'): B.append(('alert', f"{SYNTHETIC_WARNING}: this run used them."))
+    if r.get('lr', {}).get('fallback'): B.append(('alert', f"Learning-rate finder not used: {r['lr']['fallback']}."))
     B.append(('p', f"Profile **{st.get('profile', r['params'].get('profile', '?'))}**, status **{st.get('status', '?')}**, "
                    f"started {st.get('started', '?')}, finished {st.get('finished') or '-'}."))
     return B
