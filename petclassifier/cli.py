@@ -14,13 +14,35 @@ from .core import *
 from .run import *
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'predict', 'parser', 'cmd_run', 'cmd_history',
-           'cmd_predict', 'main', 'console']
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'predict_batch', 'predict', 'parser', 'cmd_run',
+           'cmd_history', 'cmd_predict', 'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #94623fbd
 def _in_run_folder(p:Path) -> bool:
     d = p.parent
     return is_run_dir(d) or (artefact(d, 'data').exists() and artefact(d, 'model').exists())
+
+# %% ../nbs/07_cli.ipynb #c1d7a0e2
+def _top_record(path, # the image
+                probs, # its probabilities, one per breed of `vocab`
+                vocab:list, # the breeds
+                top:int) -> dict: # how many breeds to keep
+    "One line of `predict`'s answer: path, best breed, its probability and the `top` best (probabilities rounded to 4 places)."
+    vals, idx = probs.topk(min(top, len(vocab)))
+    best = [(vocab[j], round(float(v), 4)) for v, j in zip(vals, idx)]
+    return dict(path=str(path), breed=best[0][0], probability=best[0][1], top=best)
+
+# %% ../nbs/07_cli.ipynb #d2b8e5f3
+def predict_batch(learn, # a loaded learner (from `load_learner`)
+                  images:list, # image files
+                  top:int=1, # how many breeds to return per image
+                  num_workers:int=0): # DataLoader workers (0: the main process, fastest for a few dozen images)
+    "Classify `images` in one pass through the model: the same records `learn.predict` gives image by image."
+    if not images: return []
+    vocab = list(learn.dls.vocab)
+    dl = learn.dls.test_dl(list(images), num_workers=num_workers)
+    with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
+    return [_top_record(i, p, vocab, top) for i, p in zip(images, probs)]
 
 # %% ../nbs/07_cli.ipynb #a3a4a0b4
 def predict(model, # export.pkl, or the run folder holding it
@@ -48,16 +70,7 @@ def predict(model, # export.pkl, or the run folder holding it
     try: learn = load_learner(p, cpu=True)
     except Exception as e:
         raise PetError(f"{p} is not a model exported by 03_discriminative_finetune ({type(e).__name__}): pass a run's export.pkl") from None
-    vocab = list(learn.dls.vocab)
-    out = []
-    with learn.no_bar():
-        for i in images:
-            _, _, probs = learn.predict(i)
-            k = min(top, len(vocab))
-            vals, idx = probs.topk(k)
-            best = [(vocab[j], round(float(v), 4)) for v, j in zip(vals, idx)]
-            out.append(dict(path=str(i), breed=best[0][0], probability=best[0][1], top=best))
-    return out
+    return predict_batch(learn, images, top)
 
 # %% ../nbs/07_cli.ipynb #cab8f1a8
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -150,6 +163,7 @@ def cmd_run(args) -> int:
             print(f"error: could not write the report ({e.strerror})", file=sys.stderr); return code or EXIT_FAILED
         _summary(run)
         print(f"report: {htm}\nrun folder: {run}")
+        if code == EXIT_OK and artefact(run, 'model_card').exists(): print(f"model card: {artefact(run, 'model_card')}")
         if code != EXIT_OK: print(f"continue with: petclassifier run --resume {run}", file=sys.stderr)
     return code
 

@@ -53,6 +53,7 @@ RUN_FILES = dict(
     metrics=RunFile('metrics.json', None), params=RunFile('params.json', None),
     environment=RunFile('environment.json', None), status=RunFile('status.json', None),
     report_md=RunFile('report.md', None), report_html=RunFile('report.html', None),
+    model_card=RunFile('model_card.md', None),
     notebooks=RunFile('notebooks', None))
 
 FIGURES = [k for k, f in RUN_FILES.items() if f.title]  # the figures of a run, in the order the report shows them

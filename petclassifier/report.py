@@ -13,8 +13,9 @@ from .core import *
 from .run import SERIES, is_run_dir
 
 # %% auto #0
-__all__ = ['TUTORIAL_REFERENCE', 'HISTORY_COLUMNS', 'load_run', 'report_blocks', 'md_table', 'render_markdown', 'render_html',
-           'write_report', 'run_history', 'plot_history']
+__all__ = ['TUTORIAL_REFERENCE', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts', 'worst_breeds',
+           'model_card_blocks', 'report_blocks', 'md_table', 'render_markdown', 'render_html', 'write_report',
+           'run_history', 'plot_history']
 
 # %% ../nbs/06_report.ipynb #79a1a441
 TUTORIAL_REFERENCE = dict(head_error_rate=0.065, final_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34
@@ -26,11 +27,136 @@ def _maybe_json(p):
 # %% ../nbs/06_report.ipynb #f84cde1c
 def load_run(run # a run folder
             ) -> dict:
-    "Status, parameters, environment, metrics and data record of a run folder."
+    "Status, parameters, environment, metrics, data, model and learning-rate records of a run folder."
     run = Path(run)
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json)")
-    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data')
+    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data', model='model', lr='lr_json')
     return dict(run=run, **{k: _maybe_json(artefact(run, f)) for k, f in parts.items()})
+
+# %% ../nbs/06_report.ipynb #d1b2c3d4
+def error_interval(errors:int, # misclassified validation images
+                   n:int, # validation images
+                   conf:float=0.95): # confidence level
+    "Clopper-Pearson (exact binomial) interval for the error rate `errors`/`n`: (low, high)."
+    if not (float(errors).is_integer() and float(n).is_integer() and 0 <= errors <= n and n >= 1):
+        raise ValueError(f"error_interval needs whole numbers 0 <= errors <= n and n >= 1, got errors={errors!r}, n={n!r}")
+    errors, n = int(errors), int(n)
+    from scipy.stats import beta  # only here: the report needs scipy for nothing else
+    a = 1 - conf
+    lo = 0.0 if errors == 0 else float(beta.ppf(a/2, errors, n - errors + 1))
+    hi = 1.0 if errors == n else float(beta.ppf(1 - a/2, errors + 1, n - errors))
+    return lo, hi
+
+# %% ../nbs/06_report.ipynb #f3d4e5f6
+def validation_counts(r:dict # output of `load_run`
+                     ) -> tuple:
+    "(errors, images) of the final model on the validation set: from per_breed.csv, else from the metrics."
+    pb = artefact(r['run'], 'per_breed')
+    if pb.exists():
+        df = pd.read_csv(pb)
+        return int(df.errors.sum()), int(df.images.sum())
+    m = r['metrics']
+    if 'valid_images' in m and 'final_error_rate' in m:
+        return round(m['final_error_rate'] * m['valid_images']), int(m['valid_images'])
+    return None, None
+
+# %% ../nbs/06_report.ipynb #a4e5f6a7
+def worst_breeds(run, # a run folder
+                 n:int=5) -> pd.DataFrame: # how many breeds
+    "The `n` breeds with the highest validation error rate (more errors first among equals), from per_breed.csv."
+    pb = artefact(run, 'per_breed')
+    if not pb.exists(): return pd.DataFrame(columns=['breed', 'species', 'images', 'errors', 'error_rate'])
+    df = pd.read_csv(pb).dropna(subset=['error_rate'])
+    return df.sort_values(['error_rate', 'errors', 'breed'], ascending=[False, False, True]).head(n).reset_index(drop=True)
+
+# %% ../nbs/06_report.ipynb #b5f6a7b8
+def _kv(**items) -> pd.DataFrame:
+    "A two-column table (item, value) of the items that are not None."
+    return pd.DataFrame([dict(item=k.replace('_', ' '), value=_fmt(v)) for k, v in items.items() if v is not None])
+
+# %% ../nbs/06_report.ipynb #c6a7b8c9
+def _card_data(r:dict, h:str) -> list:
+    "The card's data and model sections."
+    d, mod, prm = r['data'], r['model'], r['params'].get('parameters', {})
+    dp = {**prm, **d.get('params', {})}
+    errors, n = validation_counts(r)
+    B = [(h, 'Data'), ('table', _kv(
+        folder=d.get('path'), images=d.get('n_images'), breeds=d.get('n_breeds'),
+        kind='SYNTHETIC: generated stand-in images' if d.get('synthetic') else 'photographs (Oxford-IIIT Pet file names)',
+        split=f"random, {dp['valid_pct']:.0%} of the images held out for validation, seed {dp.get('seed')}" if 'valid_pct' in dp else None,
+        validation_images=n, fingerprint=d.get('fingerprint') or 'not recorded'))]
+    if mod.get('vocab'): B.append(('p', f"Breeds ({len(mod['vocab'])}): " + ', '.join(mod['vocab'])))
+    B += [(h, 'Model'), ('table', _kv(
+        architecture=mod.get('arch', prm.get('arch')), pretrained=mod.get('pretrained', prm.get('pretrained')),
+        starting_weights=mod.get('weights') or 'not recorded in model.json',
+        input_normalisation=mod.get('norm'), exported_model=RUN_FILES['export'].name))]
+    return B
+
+# %% ../nbs/06_report.ipynb #d7b8c9d0
+def _card_training(r:dict, h:str) -> list:
+    "The card's training section: both stages, the learning rates, the images and the pipeline."
+    m, lr, prm, env = r['metrics'], r['lr'], r['params'].get('parameters', {}), r['env']
+    g = lambda k: m.get(k, prm.get(k))
+    fast = prm.get('fast_data', r['data'].get('params', {}).get('fast_data'))
+    return [(h, 'Training'), ('table', _kv(
+        stage_1_head=f"{g('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}",
+        stage_2_whole_network=f"{g('epochs_finetune')} epoch(s), unfrozen, learning rates {_fmt(lr.get('lr_lo', m.get('lr_lo')))} "
+                              f"(first layers) to {_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
+        learning_rate_rule=lr.get('rule'),
+        images=f"presized to {prm.get('item_size')} px, trained at {prm.get('size')} px, batches of {prm.get('bs')}",
+        augmentation=(f"random crops (min_scale {prm.get('min_scale')}), flips, rotation, zoom, warp, lighting: "
+                      + ("10_fast_data's pipeline, sampled once per image" if fast else "fastai's aug_transforms on batches")),
+        label_smoothing=prm.get('label_smoothing'), seed=prm.get('train_seed'),
+        precision=prm.get('precision') or 'float32 (no mixed precision)', device=env.get('device')))]
+
+# %% ../nbs/06_report.ipynb #e8c9d0e1
+def _card_validation(r:dict, h:str) -> list:
+    "The card's validation section: error rates with their interval, and the worst breeds."
+    m = r['metrics']
+    errors, n = validation_counts(r)
+    rows = dict(final_error_rate=m.get('final_error_rate'))
+    if n: rows['errors'] = f"{errors} of {n} validation images"
+    if n: rows['95% interval of the error'] = '{:.3f} to {:.3f} (Clopper-Pearson)'.format(*error_interval(errors, n))
+    rows.update(head_error_rate=m.get('head_error_rate'), species_error_rate=m.get('species_error_rate'),
+                tta_error_rate=m.get('tta_error_rate'))
+    worst = worst_breeds(r['run'])
+    return [(h, 'Validation'), ('table', _kv(**rows)), ('p', 'The five breeds with the highest error rate:'),
+            ('table', worst) if len(worst) else ('p', '(per_breed.csv is missing)')]
+
+# %% ../nbs/06_report.ipynb #f9d0e1f2
+def _card_use(r:dict, h:str) -> list:
+    "The card's environment, intended use and limits."
+    env, d = r['env'], r['data']
+    errors, n = validation_counts(r)
+    v = env.get('versions', {})
+    commit = env.get('git_commit')
+    B = [(h, 'Environment'), ('table', _kv(python=env.get('python'), platform=env.get('platform'), device=env.get('device'),
+          torch=v.get('torch'), torchvision=v.get('torchvision'), fastai=v.get('fastai'), timm=v.get('timm'),
+          petclassifier=v.get('petclassifier'),
+          code=f"{commit}{' (uncommitted changes)' if env.get('git_dirty') else ''}" if commit else None))]
+    B += [(h, 'Intended use'), ('p', "A teaching model: it shows the fastai pet-breeds tutorial (transfer learning, the "
+          "learning-rate finder, discriminative fine-tuning) on the 37 breeds of the Oxford-IIIT Pet data set, 12 cats and "
+          "25 dogs. It is not meant for decisions about real animals (identification, breeding, veterinary or adoption "
+          "questions).")]
+    lim = ["It cannot answer 'none of these': images outside its training distribution (other animals, breeds that are "
+           "not among its breeds, mixed breeds, drawings, cartoons and other non-photographs) still get one of its breeds, "
+           "sometimes with a high probability.",
+           f"It learned from {d['n_images'] - n if n and d.get('n_images') else '?'} of {d.get('n_images', '?')} images "
+           "(the others are its validation set); the full Oxford-IIIT Pet has 7,349."]
+    if n:
+        lo, hi = error_interval(errors, n)
+        lim.append(f"The validation set has {n} images, so the error rate is known only roughly: {errors}/{n} = "
+                   f"{errors/n:.3f}, 95% interval {lo:.3f} to {hi:.3f}. Two runs whose error rates differ by less than this width may not differ at all.")
+    if d.get('synthetic'): lim.insert(0, f"**{SYNTHETIC_WARNING}.**")
+    return B + [(h, 'Limits'), ('ul', lim)]
+
+# %% ../nbs/06_report.ipynb #a0e1f2a3
+def model_card_blocks(r:dict, # output of `load_run`, for a succeeded run
+                      level:int=2): # heading level of the card's sections
+    "The model card as report blocks: data, model, training, validation, environment, intended use and limits."
+    h = f'h{level}'
+    B = [('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")] if r['data'].get('synthetic') else []
+    return B + _card_data(r, h) + _card_training(r, h) + _card_validation(r, h) + _card_use(r, h)
 
 # %% ../nbs/06_report.ipynb #78af5365
 def _fmt(v):
@@ -72,6 +198,7 @@ def report_blocks(r:dict # output of `load_run`
         B += [('h2', 'Most confused breeds'), ('table', df) if len(df) else ('p', 'No pair of breeds reached the min_val threshold on this validation set.')]
     figs = [(artefact(r['run'], k), RUN_FILES[k].title) for k in FIGURES if artefact(r['run'], k).exists()]
     if figs: B += [('h2', 'Figures')] + [b for p, t in figs for b in (('h3', t), ('img', p))]
+    if st.get('status') == 'succeeded': B += [('h2', 'Model card')] + model_card_blocks(r, level=3)
     B += [('h2', 'Parameters'), ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v)) for k, v in sorted(prm.get('parameters', {}).items())]))]
     if prm.get('overrides'): B.append(('p', f"Overridden on the command line: {json.dumps(prm['overrides'])}"))
     flat = {k: v for k, v in env.items() if not isinstance(v, dict)}
@@ -94,6 +221,7 @@ def render_markdown(blocks:list) -> str:
         if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + c)
         elif kind == 'p': out.append(c)
         elif kind == 'alert': out.append(f"> **{c}**")
+        elif kind == 'ul': out.append('\n'.join(f"- {x}" for x in c))
         elif kind == 'table': out.append(md_table(c) if len(c) else '(none)')
         elif kind == 'img': out.append(f"![{c.stem}]({c.name})")
     return '\n\n'.join(out) + '\n'
@@ -114,6 +242,7 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
         if kind in ('h1', 'h2', 'h3'): body.append(f'<{kind}>{html.escape(c)}</{kind}>')
         elif kind == 'p': body.append(f'<p>{inline(c)}</p>')
         elif kind == 'alert': body.append(f'<div class="alert">{html.escape(c)}</div>')
+        elif kind == 'ul': body.append('<ul>' + ''.join(f'<li>{inline(x)}</li>' for x in c) + '</ul>')
         elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c) else '<p>(none)</p>')
         elif kind == 'img': body.append(_img_tag(c))
     css = ('body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}'
@@ -125,13 +254,16 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
 # %% ../nbs/06_report.ipynb #89b51ec2
 def write_report(run # a run folder
                 ) -> tuple:
-    "Write `report.md` and `report.html` into the run folder; returns their paths."
+    "Write `report.md` and `report.html` (and, for a succeeded run, `model_card.md`) into the run folder; returns the report's paths."
     r = load_run(run)
     blocks = report_blocks(r)
     md, htm = artefact(run, 'report_md'), artefact(run, 'report_html')
     md_text, html_text = render_markdown(blocks), render_html(blocks, f"petclassifier run {Path(run).name}")
     atomic_write(md, lambda tmp: tmp.write_text(md_text))
     atomic_write(htm, lambda tmp: tmp.write_text(html_text))
+    if r['status'].get('status') == 'succeeded':
+        card = render_markdown([('h1', f"Model card: petclassifier run {Path(run).name}")] + model_card_blocks(r))
+        atomic_write(artefact(run, 'model_card'), lambda tmp: tmp.write_text(card))
     return md, htm
 
 # %% ../nbs/06_report.ipynb #281eb3b6
