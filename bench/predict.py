@@ -5,7 +5,9 @@ on a shared machine, compare the CPU seconds (and the load average printed last)
     .venv/bin/python bench/predict.py --run runs/<a run folder>   # a run you have
     .venv/bin/python bench/predict.py                             # makes one first: smoke on the sample, else tiny on generated images
 
-The petclassifier imported is the one on PYTHONPATH, so the same script measures an older checkout too
+The images are 46 photographs of the real sample ($PETCLASSIFIER_SAMPLE, else ../shared beside the checkout; in a
+git worktree set the variable), else generated 64 px images, which decode much faster than photographs (the line
+`from=` says which). The petclassifier imported is the one on PYTHONPATH, so the same script measures an older checkout too
 (PYTHONPATH=/path/to/old/checkout); the breakdown's batch figures need a version that has `predict_batch`.
 """
 import argparse, json, os, resource, subprocess, sys, tempfile, time
@@ -91,7 +93,7 @@ def main():
     b = subprocess.run([sys.executable, '-c', BREAKDOWN, str(run), *images], capture_output=True, text=True, env=ENV, cwd=tmp)
     if b.returncode: sys.exit(f"breakdown failed:\n{b.stderr[-3000:]}")
     bd = json.loads(b.stdout.splitlines()[-1])
-    print(f"run={run} images={len(images)} petclassifier={Path(bd.pop('petclassifier')).parent}")
+    print(f"run={run} images={len(images)} from={Path(images[0]).parent} petclassifier={Path(bd.pop('petclassifier')).parent}")
     print(f"predict_{len(images)}_wall_s={min(walls):.2f}")
     print(f"predict_{len(images)}_cpu_s={min(cpus):.2f}")  # user + system time of the command: less sensitive to a busy machine
     for k, v in bd.items(): print(f"{k}={v:.3f}")
