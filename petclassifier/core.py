@@ -55,6 +55,7 @@ RUN_FILES = dict(
     environment=RunFile('environment.json', None), status=RunFile('status.json', None),
     kernel_log=RunFile('kernels.log', None),
     report_md=RunFile('report.md', None), report_html=RunFile('report.html', None),
+    model_card=RunFile('model_card.md', None),
     notebooks=RunFile('notebooks', None))
 
 FIGURES = [k for k, f in RUN_FILES.items() if f.title]  # the figures of a run, in the order the report shows them
