@@ -12,6 +12,7 @@ warnings.filterwarnings('ignore', category=DeprecationWarning)
 warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")
 from .core import *
 from .run import *
+from .track import *  # light: MLflow itself is imported only when a run is tracked
 
 # %% auto #0
 __all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'predict', 'parser', 'cmd_run', 'cmd_history',
@@ -88,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--quiet', action='store_true', help='no progress lines')
     r.add_argument('--kernel', default=KERNEL, help=f'Jupyter kernel for the notebooks (default {KERNEL})')
     r.add_argument('--with-tests', action='store_true', help="also execute each notebook's test cells (as nbdev_test does)")
+    r.add_argument('--track', choices=TRACKERS, help=f"log the run to MLflow when it ends (needs {INSTALL_HINT}; "
+                                                    f"also on when ${TRACKING_ENV} is set)")
+    r.add_argument('--tracking-uri', metavar='URI', help=f"where --track logs (default ${TRACKING_ENV}, else "
+                                                         f"sqlite:///RUNS_DIR/{STORE_DIR}/mlflow.db)")
+    r.add_argument('--experiment', metavar='NAME', default=DEFAULT_EXPERIMENT,
+                   help=f'MLflow experiment to log under (default {DEFAULT_EXPERIMENT})')
     h = sub.add_parser('history', help='table and trend plot of all runs')
     h.add_argument('--runs-dir', default='runs', help='folder holding run folders (default ./runs)')
     h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
@@ -125,8 +132,17 @@ def _summary(run):
     if keys: print('  '.join(f"{k}={m[k]:.4f}" for k in keys))
     if r['data'].get('synthetic'): print(f"!!! {SYNTHETIC_WARNING} !!!")
 
+# %% ../nbs/07_cli.ipynb #b5ee87ab
+def _tracking(args) -> bool:
+    "Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before the run when MLflow is missing."
+    asked = ('--track mlflow' if args.track else '--tracking-uri' if args.tracking_uri
+             else f'${TRACKING_ENV}' if os.getenv(TRACKING_ENV) else None)
+    if asked: require_mlflow(asked)
+    return asked is not None
+
 # %% ../nbs/07_cli.ipynb #9986fea8
 def cmd_run(args) -> int:
+    track = _tracking(args)  # before anything runs: a missing MLflow costs a second, not a run
     overrides = _parse_sets(args.set)
     if args.data: overrides['data_path'] = str(Path(args.data).expanduser().resolve())
     _device(args)
@@ -148,7 +164,13 @@ def cmd_run(args) -> int:
         try: md, htm = write_report(run)
         except OSError as e:
             print(f"error: could not write the report ({e.strerror})", file=sys.stderr); return code or EXIT_FAILED
+        tracked = None
+        if track:
+            uri = resolve_tracking_uri(args.tracking_uri, Path(run).parent)
+            if not args.quiet: print(f"logging the run to MLflow: {uri}", flush=True)
+            tracked = log_run(run, uri, args.experiment)  # never raises: a failure is one warning line
         _summary(run)
+        if tracked: print(f"mlflow: run {tracked} in experiment {args.experiment!r}")
         print(f"run folder: {run}\nreport: {htm}")  # the path to open comes last
         if code != EXIT_OK: print(f"continue with: petclassifier run --resume {run}", file=sys.stderr)
     return code
