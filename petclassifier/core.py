@@ -36,7 +36,7 @@ def quiet_pet_errors() -> bool:
 # %% ../nbs/00_core.ipynb #bbfa9d85
 class RunFile(NamedTuple):
     name:str               # file name inside the run folder
-    producer:str|None      # notebook that writes it; None: the runner
+    producer:str|None      # notebook (or command) that writes it; None: the runner
     title:str|None = None  # caption, for the figures the report shows
 
 RUN_FILES = dict(
@@ -55,7 +55,7 @@ RUN_FILES = dict(
     environment=RunFile('environment.json', None), status=RunFile('status.json', None),
     kernel_log=RunFile('kernels.log', None),
     report_md=RunFile('report.md', None), report_html=RunFile('report.html', None),
-    notebooks=RunFile('notebooks', None))
+    notebooks=RunFile('notebooks', None), site=RunFile('site', 'petclassifier docs'))
 
 FIGURES = [k for k, f in RUN_FILES.items() if f.title]  # the figures of a run, in the order the report shows them
 

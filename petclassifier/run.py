@@ -259,8 +259,11 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
     from jupyter_core.utils import run_sync  # the event loop papermill's client uses too
     km = AsyncKernelManager(kernel_name=kernel)
     ipython = any('ipykernel' in a for a in km.kernel_spec.argv)
+    # a caller's MPLBACKEND (Agg under tests and CI) would keep the figures out of the executed notebooks;
+    # without it ipykernel uses its inline backend and every figure is saved with its cell
+    env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
     run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython else [],
-                              cwd=str(cwd or os.getcwd()), stdout=log, stderr=log)
+                              cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
     return km
 
 # %% ../nbs/05_run.ipynb #e35c14f2
