@@ -4,13 +4,15 @@
 
 # %% ../nbs/02_lr_find.ipynb #42c9f7ee
 from __future__ import annotations
-import math, warnings
+import sys, math, warnings
 from pathlib import Path
 from fastai.vision.all import *
 from .core import *
+from .run import PROFILES
 
 # %% auto #0
-__all__ = ['SUGGESTIONS', 'suggestion_funcs', 'lr_range', 'range_rule', 'save_lr', 'load_lr_range']
+__all__ = ['SUGGESTIONS', 'FALLBACK_LR_HI', 'suggestion_funcs', 'lr_range', 'range_rule', 'save_lr', 'load_lr_range',
+           'curve_problem', 'check_curve']
 
 # %% ../nbs/02_lr_find.ipynb #fa62e8ec
 SUGGESTIONS = (valley, slide, minimum, steep)
@@ -33,18 +35,22 @@ def suggestion_funcs(learn # the learner `lr_find` runs on
 
 # %% ../nbs/02_lr_find.ipynb #4799c4a6
 def _as_dict(suggestions) -> dict:
-    "Suggestions (fastai's `SuggestedLRs` or a dict) as a dict of floats, None where there is no suggestion."
+    "Suggestions (fastai's `SuggestedLRs`, a dict, or `check_curve`'s dict) as a dict: floats, None where there is no suggestion."
     d = suggestions._asdict() if hasattr(suggestions, '_asdict') else dict(suggestions)
-    return {k: (float(v) if v is not None and math.isfinite(float(v)) else None) for k, v in d.items()}
+    num = lambda v: float(v) if v is not None and math.isfinite(float(v)) else None
+    return {k: num(v) if k in {f.__name__ for f in SUGGESTIONS} else v for k, v in d.items()}
 
 # %% ../nbs/02_lr_find.ipynb #4cc8c411
-def lr_range(suggestions, # `learn.lr_find`'s `SuggestedLRs`, or a dict of them
+FALLBACK_LR_HI = PROFILES['tutorial']['lr_hi']  # lr_hi instead of the valley when the curve cannot be trusted
+
+def lr_range(suggestions, # `learn.lr_find`'s `SuggestedLRs`, a dict of them, or `check_curve`'s dict
              lr_lo:float|None=None, # the lower end (first layers); None: lr_hi / spread
-             lr_hi:float|None=None, # the upper end (head); None: the valley suggestion
+             lr_hi:float|None=None, # the upper end (head); None: the valley suggestion (or the fallback)
              spread:float=10): # lr_hi / lr_lo when lr_lo is not given
     "The discriminative range `(lr_lo, lr_hi)` for fine-tuning."
     check_value('lr_spread', spread)
     s = _as_dict(suggestions)
+    if lr_hi is None and s.get('fallback'): lr_hi = FALLBACK_LR_HI
     hi = s.get('valley') if lr_hi is None else lr_hi
     if hi is None and s.get('minimum'):
         warnings.warn("no valley in the learning-rate curve: using the 'minimum' suggestion instead")
@@ -82,3 +88,28 @@ def load_lr_range(run_dir # the run folder
     for k in ('lr_lo', 'lr_hi'):
         if k not in rec: raise PetError(f"{p} has no {k}: run 02_lr_find again")
     return tuple(map(float, check_lr_order(rec['lr_lo'], rec['lr_hi'])))
+
+# %% ../nbs/02_lr_find.ipynb #f5ca9f3e
+def curve_problem(lrs:list, # the learning rates the finder tried (`learn.recorder.lrs`)
+                  num_it:int, # the steps it was asked for
+                  lr:float|None): # the suggestion the range would use
+    "Why the finder's suggestion `lr` cannot be trusted (short curve, suggestion at an edge, none), or None."
+    n, out = len(lrs), []
+    if n < num_it / 2: out.append(f"the finder stopped after {n} of {num_it} steps (its loss jumped above 4x its best)")
+    if lr is None or not lr > 0: out.append("it made no suggestion")
+    elif n:
+        i, k = min(range(n), key=lambda j: abs(math.log(lrs[j] / lr))), max(1, n // 10)
+        if i < k or i >= n - k: out.append(f"its suggestion {lr:.1e} is at the {'start' if i < k else 'end'} of the curve (point {i+1} of {n})")
+    return '; '.join(out) or None
+
+# %% ../nbs/02_lr_find.ipynb #6d227785
+def check_curve(suggestions, # the finder's suggestions
+                lrs:list, # the learning rates it tried (`learn.recorder.lrs`)
+                num_it:int, # the steps it was asked for
+                lr_hi:float|None=None): # the lr_hi parameter; None: the valley decides, so a bad curve needs the fallback
+    "The suggestions as a dict with `curve_points`, `curve_problem` and `fallback` (None, or why the valley is not used)."
+    s = _as_dict(suggestions)
+    problem = curve_problem(lrs, num_it, s.get('valley') or s.get('minimum'))
+    fallback = f"lr_hi = {FALLBACK_LR_HI:g} (the tutorial's) instead of the finder's valley: {problem}" if problem and lr_hi is None else None
+    if fallback: print(f"WARNING: {fallback}", file=sys.stderr)
+    return dict(s, curve_points=len(lrs), curve_problem=problem, fallback=fallback)

@@ -32,3 +32,33 @@ def image_cache(tmp_path_factory):
     yield d
     if old is None: os.environ.pop('PETCLASSIFIER_CACHE', None)
     else: os.environ['PETCLASSIFIER_CACHE'] = old
+
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'browser: drives headless Chromium (skipped where no chromium is installed)')
+
+# the acceptance settings of the series: EfficientNet-Lite0 (offline ImageNet weights), 160 px, 2 + 2 epochs, lr_find 30;
+# batches of 16 give 2 epochs on 267 training images enough optimiser steps
+CHAIN = ['--profile', 'smoke', '--set', 'size=160', '--set', 'item_size=320', '--set', 'epochs_head=2',
+         '--set', 'num_it=30', '--set', 'epochs_finetune=2', '--set', 'bs=16']
+
+@pytest.fixture(scope='session')
+def chain(tmp_path_factory):
+    "One run of the whole series (a few minutes), shared by every test module that needs a run folder."
+    from helpers import cli, run_folders
+    base = tmp_path_factory.mktemp('chain')
+    real = sample_dir()
+    data = real or make_synthetic_pets(base/'synthetic', n_breeds=4, n_per_breed=12, size=96)
+    r = cli('run', *CHAIN, '--data', data, '--runs-dir', base/'runs')
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    (run,) = run_folders(base/'runs')
+    return dict(run=run, data=data, real=real is not None, out=r.stdout)
+
+@pytest.fixture(scope='session')
+def chain_site(chain):
+    "The documentation site of the shared run, built by `petclassifier docs` into its default place, RUN/site."
+    from helpers import cli
+    r = cli('docs', chain['run'])
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    site = chain['run']/'site'
+    assert r.stdout.strip().splitlines()[-1] == f"site: {site/'index.html'}", r.stdout
+    return site

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from petclassifier.data import make_synthetic_pets
 from petclassifier.run import execute_notebook, RunFailure
+from petclassifier.report import error_interval, validation_counts, load_run
 from helpers import cli, run_folders, status, snapshot
 
 TINY = ['--profile', 'tiny']
@@ -21,9 +22,10 @@ def failed_then_resumed(tiny):
     (run,) = run_folders(tiny['runs'])
     st1 = status(run)
     partial = (run/'notebooks'/'02_lr_find.ipynb').read_text()
+    card_after_failure = (run/'model_card.md').exists()
     # both ends given: on random images the finder's valley can land anywhere, even below 1e-5
     r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5', '--set', 'lr_hi=1e-3')
-    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run)
+    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run, card_after_failure=card_after_failure)
 
 def test_failure_is_one_clear_line(failed_then_resumed):
     r1, st1 = failed_then_resumed['r1'], failed_then_resumed['st1']
@@ -33,6 +35,7 @@ def test_failure_is_one_clear_line(failed_then_resumed):
     assert st1['status'] == 'failed' and st1['error']['notebook'] == '02_lr_find'
     assert [st1['notebooks'][nb]['status'] for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']] \
         == ['succeeded', 'succeeded', 'failed', 'pending', 'pending']
+    assert not failed_then_resumed['card_after_failure']  # a failed run gets no model card
 
 def test_partial_notebook_kept_with_papermill_banner(failed_then_resumed):
     nb = json.loads(failed_then_resumed['partial'])
@@ -50,6 +53,12 @@ def test_resume_completes_and_keeps_the_failed_attempt(failed_then_resumed):
     assert json.loads((run/'lr.json').read_text())['lr_lo'] == 1e-5
     assert prm['parameters']['lr_hi'] == 1e-3
     assert 'Run FAILED' not in (run/'report.md').read_text()
+    card = (run/'model_card.md').read_text()
+    errors, n = validation_counts(load_run(run))
+    lo, hi = error_interval(errors, n)
+    assert n >= 1 and f"{errors}/{n}" in card and f"95% interval {lo:.3f} to {hi:.3f}" in card, card
+    assert 'SYNTHETIC DATA' in card and 'resnet18' in card and 'random initial weights' in card
+    assert '## Model card' in (run/'report.md').read_text()
     again = cli('run', '--resume', run)
     assert again.returncode == 2 and 'already succeeded' in again.stderr
 

@@ -5,28 +5,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from petclassifier.core import RUN_FILES
-from petclassifier.data import make_synthetic_pets
-from conftest import sample_dir
 from helpers import cli, run_folders, status, assert_png_real
-
-# the acceptance settings of the series: EfficientNet-Lite0 (offline ImageNet weights), 160 px, 2 + 2 epochs, lr_find 30;
-# batches of 16 give 2 epochs on 267 training images enough optimiser steps
-CHAIN = ['--profile', 'smoke', '--set', 'size=160', '--set', 'item_size=320', '--set', 'epochs_head=2',
-         '--set', 'num_it=30', '--set', 'epochs_finetune=2', '--set', 'bs=16']
-
-@pytest.fixture(scope='module')
-def chain(tmp_path_factory):
-    base = tmp_path_factory.mktemp('chain')
-    real = sample_dir()
-    data = real or make_synthetic_pets(base/'synthetic', n_breeds=4, n_per_breed=12, size=96)
-    r = cli('run', *CHAIN, '--data', data, '--runs-dir', base/'runs')
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    (run,) = run_folders(base/'runs')
-    return dict(run=run, data=data, real=real is not None, out=r.stdout)
 
 def test_every_artefact(chain):
     run = chain['run']
     for key, f in RUN_FILES.items():
+        if f.producer == 'petclassifier docs': continue  # the site is built on demand (test_docs.py)
         assert (run/f.name).exists(), f"{f.name} ({f.producer or 'the runner'}) missing"
     for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']:
         assert (run/'notebooks'/f'{nb}.ipynb').exists()
