@@ -1,10 +1,11 @@
 """The whole series end to end with papermill, through the runner: every artefact real, the error on the real
-sample below 0.75 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
+sample at most 0.70 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
 import json
 from pathlib import Path
 import pandas as pd
 import pytest
 from petclassifier.core import RUN_FILES
+from petclassifier.run import PROFILES
 from helpers import cli, run_folders, status, assert_png_real
 
 def test_every_artefact(chain):
@@ -25,7 +26,8 @@ def test_json_and_csv_content(chain):
     for k in ['valley', 'slide', 'minimum', 'steep', 'lr_lo', 'lr_hi']: assert k in lr, k
     assert 0 < lr['lr_lo'] <= lr['lr_hi']
     h = pd.read_csv(run/'history.csv')
-    assert list(h.stage) == ['head', 'head', 'finetune', 'finetune'] and list(h.epoch) == [1, 2, 1, 2]
+    eh, ef = PROFILES['smoke']['epochs_head'], PROFILES['smoke']['epochs_finetune']
+    assert list(h.stage) == ['head'] * eh + ['finetune'] * ef and list(h.epoch) == [*range(1, eh + 1), *range(1, ef + 1)]
     assert h[['train_loss', 'valid_loss', 'error_rate', 'seconds']].notna().all().all()
     breeds = pd.read_csv(run/'breeds.csv')
     per_breed = pd.read_csv(run/'per_breed.csv')
@@ -42,7 +44,7 @@ def test_learning_happened(chain):
     if chain['real']:
         breeds = pd.read_csv(run/'breeds.csv')
         assert len(breeds) == 37 and set(breeds.images) == {9} and (breeds.species == 'cat').sum() == 12
-        assert m['final_error_rate'] < 0.75, m
+        assert m['final_error_rate'] <= 0.70, m  # the smoke profile's goal (chance: 0.97)
     else:
         h = pd.read_csv(run/'history.csv')
         assert h.train_loss.iloc[-1] < h.train_loss.iloc[0], h
