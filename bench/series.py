@@ -12,7 +12,7 @@ from petclassifier.run import PROFILES
 
 # workload -> (profile, overrides): the tutorial profile with the ImageNet weights that exist offline
 WORKLOADS = dict(smoke=('smoke', {}), tutorial=('tutorial', dict(arch='efficientnet_lite0')))
-SCRIPT_ARGS = ('arch', 'size', 'item_size', 'bs', 'epochs_head', 'num_it', 'epochs_finetune', 'lr_lo', 'lr_hi')
+SCRIPT_ARGS = ('arch', 'size', 'item_size', 'bs', 'epochs_head', 'lr_head', 'num_it', 'epochs_finetune', 'lr_lo', 'lr_hi')
 
 def timed(cmd):
     t0 = time.time()

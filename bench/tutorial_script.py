@@ -1,7 +1,7 @@
 """The tutorial's code as one plain Python script (no notebooks, no run folder logic), for bench/series.py.
 
     python bench/tutorial_script.py DATA OUT --arch efficientnet_lite0 --size 128 --item-size 160 --bs 32 \
-        --epochs-head 1 --num-it 20 --epochs-finetune 1 [--lr-lo 6e-5 --lr-hi 2e-4]
+        --epochs-head 1 --num-it 20 --epochs-finetune 1 [--lr-lo 6e-5 --lr-hi 2e-4] [--lr-head 3e-3]
 """
 import argparse, time, warnings
 from pathlib import Path
@@ -18,6 +18,7 @@ ap.add_argument('--epochs-head', type=int, default=4); ap.add_argument('--num-it
 ap.add_argument('--epochs-finetune', type=int, default=4)
 ap.add_argument('--lr-lo', type=float, default=None, help='the seed: 6e-5; default: valley / 10')
 ap.add_argument('--lr-hi', type=float, default=None, help='the seed: 2e-4; default: the valley')
+ap.add_argument('--lr-head', type=float, default=None, help="peak learning rate of the head's cycle; default: fastai's (1e-3), the seed's")
 a = ap.parse_args()
 t0 = time.time()
 out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
@@ -33,7 +34,7 @@ if a.arch == 'efficientnet_lite0':
                            pretrained_cfg_overlay=dict(file=str(lite0_weights())))
 else:
     learn = vision_learner(dls, resnet34, metrics=error_rate, path=out)
-learn.fit_one_cycle(a.epochs_head)
+learn.fit_one_cycle(a.epochs_head, lr_max=a.lr_head)
 learn.save('stage1')
 learn.unfreeze()
 sugg = learn.lr_find(num_it=a.num_it)
