@@ -17,7 +17,7 @@ PROFILES. Prints name=value lines, ending with error_ratio=improved/tutorial.
 import argparse, os, statistics, sys, tempfile
 from pathlib import Path
 from petclassifier.core import PetError, artefact, read_json
-from petclassifier.run import PROFILES, parse_value
+from petclassifier.run import PROFILES, Interrupted, parse_value
 from petclassifier.sweep import start_sweep
 
 def parse_recipe(spec:str) -> tuple:
@@ -63,6 +63,7 @@ def main():
         try: sweep, recs = start_sweep(profile, {}, a.seeds, sets, runs_dir, a.address, say=lambda m: print('#', m, flush=True),
                                        max_parallel=a.max_parallel)
         except PetError as e: sys.exit(f"error: {e}")
+        except Interrupted as e: sys.exit(f"interrupted ({e}): the finished runs stay under {runs_dir}")
         print(f"{recipe}.sweep={sweep}", flush=True)
         errs = []
         for x in recs:

@@ -6,7 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh --if-needed
 export MPLBACKEND=Agg PYTHONUNBUFFERED=1
-has_path=0
-for a in "$@"; do case "$a" in tests*|*.py|*::*) has_path=1;; esac; done
+has_path=0 has_workers=0
+for a in "$@"; do case "$a" in tests*|*.py|*::*) has_path=1;; -n|-n*|--numprocesses*) has_workers=1;; esac; done
 [ "$has_path" = 1 ] || set -- tests "$@"
+# pytest-xdist workers: one per core, at most 4 ($PETCLASSIFIER_TEST_WORKERS to choose; 0: none). Much of the suite
+# waits on kernels starting and notebooks being written, so even 2 cores run 2 tests at once to good effect; the
+# tests that share a run of the series stay together on one worker (SHARED_RUNS in tests/conftest.py).
+cores=$(nproc 2>/dev/null || echo 1)
+workers=${PETCLASSIFIER_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}
+if [ "$has_workers" = 0 ] && [ "$workers" -gt 0 ]; then set -- -n "$workers" --dist loadgroup "$@"; fi
 exec .venv/bin/python -m pytest "$@"

@@ -36,6 +36,21 @@ def image_cache(tmp_path_factory):
 def pytest_configure(config):
     config.addinivalue_line('markers', 'browser: drives headless Chromium (skipped where no chromium is installed)')
 
+# Fixtures that run the series (minutes each) -> the group of tests that share them. scripts/test.sh runs the suite
+# on several pytest-xdist workers with `--dist loadgroup`: the tests of one group go to one worker, so each of these
+# fixtures runs once, and its tests run in file order (a test that checks nothing changed the runs comes last).
+# These fixtures are session-scoped: a worker may run other modules' tests between two tests of a group, and pytest
+# would tear a module-scoped fixture down (and make it again) at each such switch.
+SHARED_RUNS = dict(chain='chain', chain_site='chain', earlier='reliability-earlier', failed_then_resumed='runner-tiny',
+                   second_run='runner-tiny', tracked='track')
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        groups = {SHARED_RUNS[f] for f in getattr(item, 'fixturenames', ()) if f in SHARED_RUNS}
+        assert len(groups) <= 1, f"{item.nodeid} uses the shared runs of {groups}: one group per test"
+        for g in groups: item.add_marker(pytest.mark.xdist_group(g))
+
 # the series as a new user first runs it: the smoke profile (EfficientNet-Lite0 with offline ImageNet weights)
 CHAIN = ['--profile', 'smoke']
 

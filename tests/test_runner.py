@@ -1,5 +1,5 @@
-"""`petclassifier run` on tiny generated data: failure and resume, two runs, history, the offline-weights error,
-and papermill's literal-only parameters."""
+"""`petclassifier run` on tiny generated data: failure and resume, a second run (on generated data, no data given)
+into the same runs folder, history, the offline-weights error, and papermill's literal-only parameters."""
 import json
 from pathlib import Path
 import pytest
@@ -10,12 +10,12 @@ from helpers import cli, run_folders, status, snapshot
 
 TINY = ['--profile', 'tiny']
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def tiny(tmp_path_factory):
     base = tmp_path_factory.mktemp('tiny')
     return dict(base=base, data=make_synthetic_pets(base/'pets', n_breeds=4, n_per_breed=8, size=64), runs=base/'runs')
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def failed_then_resumed(tiny):
     "A run made to fail in 02 (lr_lo above the head's rate, the finder's valley), then resumed with a correction."
     r1 = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'], '--set', 'lr_lo=0.5')
@@ -23,9 +23,22 @@ def failed_then_resumed(tiny):
     st1 = status(run)
     partial = (run/'notebooks'/'02_lr_find.ipynb').read_text()
     card_after_failure = (run/'model_card.md').exists()
+    reports_after_failure = (run/'report.md').read_text(), (run/'report.html').read_text()
     # both ends given: on random images the finder's valley can land anywhere, even below 1e-5
     r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5', '--set', 'lr_hi=1e-3')
-    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run, card_after_failure=card_after_failure)
+    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run, card_after_failure=card_after_failure,
+                reports_after_failure=reports_after_failure)
+
+@pytest.fixture(scope='session')
+def second_run(tiny, failed_then_resumed):
+    "A second run into the same runs folder, with no data anywhere: the tiny profile generates images, and says so."
+    first = snapshot(failed_then_resumed['run'])
+    env = dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tiny['base']/'fastai'), HTTPS_PROXY='http://127.0.0.1:9',
+               HTTP_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9')
+    r = cli('run', *TINY, '--runs-dir', tiny['runs'], env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (run,) = [p for p in run_folders(tiny['runs']) if p != failed_then_resumed['run']]
+    return dict(r=r, run=run, first_before=first)
 
 def test_failure_is_one_clear_line(failed_then_resumed):
     r1, st1 = failed_then_resumed['r1'], failed_then_resumed['st1']
@@ -36,6 +49,11 @@ def test_failure_is_one_clear_line(failed_then_resumed):
     assert [st1['notebooks'][nb]['status'] for nb in ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']] \
         == ['succeeded', 'succeeded', 'failed', 'pending', 'pending']
     assert not failed_then_resumed['card_after_failure']  # a failed run gets no model card
+
+def test_failed_run_report_puts_the_failure_first(failed_then_resumed):
+    md, html = failed_then_resumed['reports_after_failure']
+    assert md.index('Run FAILED in 02_lr_find') < md.index('## Results')
+    assert 'Run FAILED' in html
 
 def test_partial_notebook_kept_with_papermill_banner(failed_then_resumed):
     nb = json.loads(failed_then_resumed['partial'])
@@ -62,26 +80,19 @@ def test_resume_completes_and_keeps_the_failed_attempt(failed_then_resumed):
     again = cli('run', '--resume', run)
     assert again.returncode == 2 and 'already succeeded' in again.stderr
 
-def test_two_runs_two_folders_and_history(tiny, failed_then_resumed):
-    first = snapshot(failed_then_resumed['run'])
-    r = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'])
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_two_runs_two_folders_and_history(tiny, failed_then_resumed, second_run):
     runs = run_folders(tiny['runs'])
     assert len(runs) == 2
-    assert snapshot(failed_then_resumed['run']) == first  # the earlier run is untouched
+    assert snapshot(failed_then_resumed['run']) == second_run['first_before']  # the earlier run is untouched
     h = cli('history', '--runs-dir', tiny['runs'])
     assert h.returncode == 0, h.stderr
     for run in runs: assert run.name in h.stdout
     assert 'SYNTHETIC' in h.stdout and (tiny['runs']/'history.png').exists()
 
-def test_synthetic_fallback_is_loud(tmp_path):
-    # no --data, no PETCLASSIFIER_DATA, no fastai copy and no network: the tiny profile generates images, and says so
-    env = dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tmp_path/'fastai'), HTTPS_PROXY='http://127.0.0.1:9',
-               HTTP_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9')
-    r = cli('run', *TINY, '--runs-dir', tmp_path/'runs', env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
+def test_synthetic_fallback_is_loud(second_run):
+    # no --data, no PETCLASSIFIER_DATA, no fastai copy and no network (second_run)
+    r, run = second_run['r'], second_run['run']
     assert 'SYNTHETIC DATA' in r.stdout
-    (run,) = run_folders(tmp_path/'runs')
     assert 'SYNTHETIC DATA' in (run/'report.html').read_text()
     assert json.loads((run/'data.json').read_text())['synthetic'] is True
 

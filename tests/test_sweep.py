@@ -11,7 +11,7 @@ from helpers import cli, run_folders, status, snapshot, assert_png_real
 RAY = Path(sys.executable).parent/'ray'
 FAILED = 1
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def data(tmp_path_factory):
     return make_synthetic_pets(tmp_path_factory.mktemp('sweep-data')/'pets')
 

@@ -13,7 +13,7 @@ from helpers import cli, run_folders
 
 # --- a real tiny run, tracked ---
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
 def tracked(tmp_path_factory):
     base = tmp_path_factory.mktemp('track')
     data = make_synthetic_pets(base/'pets', n_breeds=4, n_per_breed=8, size=64)
