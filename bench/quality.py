@@ -8,6 +8,13 @@ A recipe is a profile name, optionally with overrides after a colon (`improved:b
 against the same tutorial runs before putting it in the profile (`improved:epochs_head=2,epochs_finetune=6`
 moves epochs between the stages; every recipe must keep the reference's epoch budget).
 
+Recipes may also run side by side, one bench per recipe (e.g. `--recipes tutorial` and `--recipes improved` in two
+terminals, each with `--max-parallel 1` and the same --runs-dir), so that stopping early leaves matched seeds;
+`--report RUNS_DIR` then prints the same summary over every sweep in that folder, finished runs only, without
+running anything:
+
+    .venv/bin/python bench/quality.py --report /path/to/runs-dir
+
 Each recipe is one `petclassifier sweep` (petclassifier.sweep.start_sweep): its seeds are ordinary runs of the series,
 executed on Ray (a local instance, or --address), under --runs-dir (default: a temporary folder). Both recipes use
 efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not); everything else (data pipeline,
@@ -31,6 +38,39 @@ def parse_recipe(spec:str) -> tuple:
         sets[k] = parse_value(v)
     return name, sets
 
+METRICS = ('head_error_rate', 'final_error_rate', 'tta_error_rate')
+
+def report(runs_dir:Path):
+    "name=value lines over every sweep under `runs_dir`: per seed, per recipe, and error ratios against the first recipe."
+    from petclassifier.sweep import load_sweep
+    errs, secs = {}, {}
+    for sweep in sorted(p for p in runs_dir.iterdir() if (p/'sweep.json').exists()):
+        d, recs = load_sweep(sweep)
+        for x in recs:
+            name = d['profile'] + ''.join(f",{k}={v}" for k, v in x['config'].items())
+            if x['status'] != 'succeeded':
+                print(f"{name}.seed{x['seed']}.status={x['status']}"); continue
+            errs.setdefault(name, {})[x['seed']] = x['metrics']; secs.setdefault(name, []).append(x['seconds'])
+            print(f"{name}.seed{x['seed']}." + ' '.join(f"{k}={x['metrics'][k]:.4f}" for k in METRICS if k in x['metrics'])
+                  + f" seconds={x['seconds']:.0f}")
+    for name, by_seed in errs.items():
+        print(f"{name}.runs={len(by_seed)} seconds_mean={statistics.mean(secs[name]):.0f}")
+        for k in METRICS:
+            v = [m[k] for m in by_seed.values() if k in m]
+            if not v: continue
+            sd = f" stdev={statistics.stdev(v):.4f}" if len(v) > 1 else ''
+            print(f"{name}.{k}.mean={statistics.mean(v):.4f}{sd} min={min(v):.4f} max={max(v):.4f}")
+    if len(errs) < 2: return
+    ref, *others = errs
+    for name in others:
+        seeds = sorted(set(errs[ref]) & set(errs[name]))
+        for k in METRICS[:2]:
+            ratio = statistics.mean(errs[name][s][k] for s in seeds) / statistics.mean(errs[ref][s][k] for s in seeds)
+            print(f"error_ratio.{name}.{k}={ratio:.3f} seeds={' '.join(map(str, seeds))} (against {ref})")
+        if all('tta_error_rate' in errs[name][s] for s in seeds):
+            ratio = statistics.mean(errs[name][s]['tta_error_rate'] for s in seeds) / statistics.mean(errs[ref][s]['final_error_rate'] for s in seeds)
+            print(f"error_ratio.{name}.tta_vs_final={ratio:.3f} seeds={' '.join(map(str, seeds))} (its TTA error against {ref}'s final)")
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--data', default=os.getenv('PETCLASSIFIER_SAMPLE', '../shared/data/oxford-iiit-pet-sample/images'))
@@ -42,7 +82,9 @@ def main():
     ap.add_argument('--runs-dir', default=None, help='where the sweep folders go (default: a temporary folder)')
     ap.add_argument('--address', default=None, help='Ray cluster (default: a local Ray instance per recipe)')
     ap.add_argument('--max-parallel', type=int, default=None, help='runs at once (default: what the cores allow)')
+    ap.add_argument('--report', metavar='RUNS_DIR', default=None, help='summarise the sweeps already in RUNS_DIR; runs nothing')
     a = ap.parse_args()
+    if a.report: return report(Path(a.report))
     recipes = {r: parse_recipe(r) for r in a.recipes}
     path = Path(a.data).resolve()
     item_size = a.item_size or round(a.size * 460 / 224)
