@@ -14,7 +14,8 @@ from .data import *
 # %% auto #0
 __all__ = ['TORCHVISION_ARCHS', 'OFFLINE_ARCHS', 'HISTORY_COLS', 'pet_learner', 'resolve_arch', 'lite0_weights',
            'offline_weights', 'weights_help', 'weights_source', 'param_counts', 'resolve_precision', 'apply_precision',
-           'RunLogger', 'ProgressLog', 'save_stage', 'restore_learner']
+           'RunLogger', 'ProgressLog', 'FrozenBNStats', 'body_features', 'fit_head_on_features', 'last_error_rate',
+           'save_stage', 'restore_learner']
 
 # %% ../nbs/01_fit_head.ipynb #b05b3115
 def pet_learner(dls, # DataLoaders from 00_data
@@ -24,12 +25,16 @@ def pet_learner(dls, # DataLoaders from 00_data
                 stage:str|None='head', # name of the training stage in history.csv; None: no log
                 channels_last:bool=True, # channels-last memory format (faster convolutions on CPU and recent GPUs)
                 label_smoothing:float=0., # 0: the tutorial's cross-entropy; e.g. 0.1: label-smoothed cross-entropy
-                precision:str='fp32'): # 'auto', 'fp32', 'fp16' or 'bf16' (see `resolve_precision`)
+                precision:str='fp32', # 'auto', 'fp32', 'fp16' or 'bf16' (see `resolve_precision`)
+                linear_head:bool=False, # True: one linear layer after the pooling, no hidden layer (`lin_ftrs=[]`)
+                freeze_bn:bool=False): # True: the body's batch norm keeps ImageNet's statistics (`FrozenBNStats`)
     "The tutorial's `vision_learner(dls, resnet34, metrics=error_rate)`, saving and logging into `run_dir`."
     extra = offline_weights(arch) if pretrained else {}
     if label_smoothing: extra['loss_func'] = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
+    if linear_head: extra['lin_ftrs'] = []
     cbs = [RunLogger(stage), ProgressLog(stage)] if run_dir is not None and stage is not None else []
-    try: learn = vision_learner(dls, resolve_arch(arch), metrics=error_rate, pretrained=pretrained,
+    if freeze_bn: cbs.append(FrozenBNStats())
+    try: learn = vision_learner(dls, resolve_arch(arch), metrics=error_rate, pretrained=pretrained, train_bn=not freeze_bn,
                                 path=run_dir, model_dir='.', cbs=cbs, **extra)
     except PetError: raise
     except Exception as e:
@@ -37,6 +42,7 @@ def pet_learner(dls, # DataLoaders from 00_data
         raise PetError(f"{weights_help(arch)} [{type(e).__name__}]") from None
     if channels_last: learn.model.to(memory_format=torch.channels_last)
     learn.arch_name, learn.pretrained, learn.label_smoothing = str(arch), pretrained, label_smoothing
+    learn.linear_head, learn.freeze_bn = linear_head, freeze_bn
     return apply_precision(learn, resolve_precision(precision))
 
 # %% ../nbs/01_fit_head.ipynb #4a735536
@@ -189,6 +195,51 @@ class ProgressLog(Callback):
         if self.on and self.finder is not None:
             progress_event(self.learn.path, stage='lr_find', iteration=self.train_iter, of=self.finder.num_it, done=True)
 
+# %% ../nbs/01_fit_head.ipynb #6cb739d1
+class FrozenBNStats(Callback):
+    "Keep the batch-norm layers of the body (`learn.model[0]`) in eval mode while training: their statistics stay ImageNet's."
+    order = TrainEvalCallback.order + 1  # right after fastai switches the model to training mode
+    def before_train(self):
+        for m in self.learn.model[0].modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
+
+# %% ../nbs/01_fit_head.ipynb #7d0f6d53
+def body_features(learn, # a learner made by `pet_learner`
+                  dl, # batches of images and labels
+                  mirror:bool=False): # also each image mirrored left to right
+    "The body's features of every image of `dl`, pooled as the head pools them (eval mode, no gradient), and the labels."
+    body, pool = learn.model[0], learn.model[1][:2]  # fastai's head starts with its pooling and a Flatten
+    learn.model.eval()
+    xs, ys = [], []
+    with torch.no_grad():
+        for xb, yb in dl:
+            for x in ((xb, xb.flip(3)) if mirror else (xb,)): xs.append(pool(body(x)).float()); ys.append(yb)
+    return torch.cat(xs), torch.cat(ys)
+
+# %% ../nbs/01_fit_head.ipynb #2a9234ea
+def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
+                         epochs:int=30, # epochs over the features
+                         lr:float=1e-2, # peak learning rate of the cycle
+                         wd:float=0.1, # weight decay
+                         bs:int=64): # batch size over the features
+    "Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the features' `Learner`."
+    train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)  # the training images through the validation transforms
+    (xt, yt), (xv, yv) = body_features(learn, train, mirror=True), body_features(learn, learn.dls.valid)
+    dls = DataLoaders.from_dsets(list(zip(xt, TensorCategory(yt))), list(zip(xv, TensorCategory(yv))), bs=bs, device=xt.device)
+    feats = Learner(dls, learn.model[1][2:], loss_func=learn.loss_func, metrics=error_rate, wd=wd)
+    print(f"features of {len(train.dataset)} training images (and their mirror images) and {len(learn.dls.valid.dataset)} "
+          f"validation images: {xt.shape[1]} numbers each")
+    feats.fit_one_cycle(epochs, lr)
+    return feats
+
+# %% ../nbs/01_fit_head.ipynb #1889fd09
+def last_error_rate(learn) -> float:
+    "The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained none."
+    vals = learn.recorder.values if hasattr(learn, 'recorder') else []
+    if vals: return float(vals[-1][2])
+    with learn.no_bar(): preds, targs = learn.get_preds()  # not `validate`: the training logs would take it for an epoch
+    return float(error_rate(preds, targs))
+
 # %% ../nbs/01_fit_head.ipynb #9a07e731
 def _norm_stats(dls):
     "Mean and std of the `Normalize` in `dls.after_batch`, as lists, or None."
@@ -202,6 +253,7 @@ def save_stage(learn, # a learner made by `pet_learner`
     p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
     write_json(artefact(learn.path, 'model'), dict(arch=learn.arch_name, pretrained=learn.pretrained,
                label_smoothing=learn.label_smoothing, precision=getattr(learn, 'precision', 'fp32'),
+               linear_head=getattr(learn, 'linear_head', False), freeze_bn=getattr(learn, 'freeze_bn', False),
                weights=weights_source(learn.arch_name, learn.pretrained),
                vocab=list(learn.dls.vocab), norm=_norm_stats(learn.dls)))
     return p
@@ -221,7 +273,8 @@ def restore_learner(run_dir, # run folder with data.json, model.json and the sav
     if m['norm']: dls.add_tfms([Normalize.from_stats(*m['norm'])], 'after_batch')
     precision = m.get('precision', 'fp32') if torch.cuda.is_available() else 'fp32'  # a GPU run's weights, read on a CPU
     learn = pet_learner(dls, m['arch'], pretrained=False, run_dir=run_dir, stage=stage,
-                        label_smoothing=m.get('label_smoothing', 0.), precision=precision)
+                        label_smoothing=m.get('label_smoothing', 0.), precision=precision,
+                        linear_head=m.get('linear_head', False), freeze_bn=m.get('freeze_bn', False))
     learn.arch_name, learn.pretrained = m['arch'], m['pretrained']
     try: learn.load(weights.stem, with_opt=False)
     except Exception as e:

@@ -1,0 +1,96 @@
+"""The floor every training recipe must beat: a linear probe on the frozen ImageNet features of a run's backbone.
+
+    .venv/bin/python bench/probe.py [--data DIR] [--profile improved] [--size 224] [--out RUNS_DIR]
+
+The images are split as a run splits them (`RandomSplitter(valid_pct, seed)` of 00_data), each is seen the way the
+validation images of a run are seen (the square centre crop, resized to the profile's `size`, normalised as the
+learner normalises), and the body of the run's backbone (efficientnet_lite0 unless --arch says otherwise), in eval
+mode and never trained, turns it into one vector: its last feature map averaged over the image. Training images count
+twice, as they are and mirrored. The vectors are scaled to length 1 and a multinomial logistic regression
+(scikit-learn) is fitted on the training ones. Its inverse regularisation C is chosen by 3-fold cross-validation on
+the training images alone (an image and its mirror stay in one fold), so the validation images choose nothing.
+
+Prints name=value lines: probe_error (validation error at the chosen C), probe_C, the validation error at every C
+tried (for information only: choosing by it would tune on the validation set), and the seconds taken. With --out,
+also writes probe-<arch>-<size>.json there, which `bench/quality.py --report` prints beside the recipes.
+"""
+import argparse, json, os, sys, time, warnings
+from pathlib import Path
+warnings.filterwarnings('ignore')
+
+CS = (0.5, 1, 2, 5, 10, 20, 50)
+
+def features(learn, dl) -> tuple:
+    "Global-average-pooled features of the frozen body over the batches of `dl`, and the labels."
+    import torch
+    body = learn.model[0].eval()
+    xs, ys = [], []
+    with torch.no_grad():
+        for xb, yb in dl:
+            for x in (xb, xb.flip(3)) if getattr(dl, 'mirror', False) else (xb,):
+                xs.append(body(x).float().mean((2, 3))); ys.append(yb)
+    return torch.cat(xs).numpy(), torch.cat(ys).numpy()
+
+def choose_c(X, y, groups, seed:int=0) -> tuple:
+    "The C of `CS` with the best 3-fold cross-validated accuracy on the training features, and every C's CV error."
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
+    cv = StratifiedGroupKFold(n_splits=3, shuffle=True, random_state=seed)
+    errs = {c: 1 - cross_val_score(LogisticRegression(C=c, max_iter=3000), X, y, groups=groups, cv=cv).mean() for c in CS}
+    return min(errs, key=errs.get), errs
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    ap.add_argument('--data', default=os.getenv('PETCLASSIFIER_SAMPLE', '../shared/data/oxford-iiit-pet-sample/images'))
+    ap.add_argument('--profile', default='improved', help="the profile whose image sizes and split are used")
+    ap.add_argument('--arch', default='efficientnet_lite0', help="the backbone (its ImageNet weights must be available)")
+    ap.add_argument('--size', type=int, default=None, help="image size (default: the profile's)")
+    ap.add_argument('--item-size', type=int, default=None, help="size of the item-level resize (default: the profile's, scaled like size)")
+    ap.add_argument('--out', default=None, help="folder to write probe-<arch>-<size>.json into (e.g. a bench/quality.py --runs-dir)")
+    a = ap.parse_args()
+    from petclassifier.run import PROFILES
+    if a.profile not in PROFILES: sys.exit(f"error: unknown profile {a.profile!r}: use one of {', '.join(PROFILES)}")
+    if not Path(a.data).is_dir(): sys.exit(f"error: data folder {a.data} does not exist: pass --data DIR or set PETCLASSIFIER_SAMPLE")
+    t0 = time.time()
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from petclassifier.core import PetError
+    from petclassifier.data import pet_dls, check_images
+    from petclassifier.learner import pet_learner
+    p = PROFILES[a.profile]
+    size = a.size or p['size']
+    item_size = a.item_size or round(size * p['item_size'] / p['size'])
+    try:
+        check_images(a.data)
+        # fastai's transforms: a validation image is its centre square at item_size, then resized to size
+        dls = pet_dls(Path(a.data).resolve(), bs=32, num_workers=0, item_size=item_size, size=size, fast_data=False)
+        learn = pet_learner(dls, a.arch, pretrained=True, stage=None, channels_last=False)
+    except PetError as e: sys.exit(f"error: {e}")
+    trn = learn.dls.test_dl(dls.train_ds.items, with_labels=True)  # the training images with the validation transforms
+    trn.mirror = True
+    t1 = time.time()
+    Xt, yt = features(learn, trn)
+    Xv, yv = features(learn, learn.dls.valid)
+    feat_s = time.time() - t1
+    norm = lambda X: X / np.linalg.norm(X, axis=1, keepdims=True)
+    Xt, Xv = norm(Xt), norm(Xv)
+    n = len(dls.train_ds)
+    groups = np.concatenate([np.tile(np.arange(i, min(i + trn.bs, n)), 2) for i in range(0, n, trn.bs)])  # an image and its mirror
+    c, cv_errs = choose_c(Xt, yt, groups)
+    t2 = time.time()
+    val_errs = {k: float((LogisticRegression(C=k, max_iter=3000).fit(Xt, yt).predict(Xv) != yv).mean()) for k in CS}
+    err = val_errs[c]
+    print(f"data={Path(a.data).resolve()} arch={a.arch} size={size} item_size={item_size} "
+          f"train_images={n} valid_images={len(yv)} features={Xt.shape[1]}")
+    for k in CS: print(f"probe_cv_error.C{k:g}={cv_errs[k]:.4f} probe_valid_error.C{k:g}={val_errs[k]:.4f}")
+    print(f"probe_C={c:g}")
+    print(f"probe_error={err:.4f}")
+    print(f"probe_features_s={feat_s:.1f}")
+    print(f"probe_seconds={time.time() - t0:.1f}")
+    if a.out:
+        out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+        rec = dict(arch=a.arch, size=size, item_size=item_size, probe_error=err, C=c, cv_error=cv_errs, valid_error=val_errs,
+                   train_images=n, valid_images=int(len(yv)), seconds=round(time.time() - t0, 1))
+        (out/f'probe-{a.arch}-{size}.json').write_text(json.dumps(rec, indent=2))
+
+if __name__ == '__main__': main()
