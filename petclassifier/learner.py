@@ -14,8 +14,8 @@ from .data import *
 # %% auto #0
 __all__ = ['TORCHVISION_ARCHS', 'OFFLINE_ARCHS', 'HISTORY_COLS', 'pet_learner', 'resolve_arch', 'lite0_weights',
            'offline_weights', 'weights_help', 'weights_source', 'param_counts', 'resolve_precision', 'apply_precision',
-           'RunLogger', 'ProgressLog', 'FrozenBNStats', 'body_features', 'fit_head_on_features', 'last_error_rate',
-           'save_stage', 'restore_learner']
+           'RunLogger', 'ProgressLog', 'FrozenBNStats', 'L2Norm', 'linear_probe_head', 'body_features',
+           'fit_head_on_features', 'last_error_rate', 'save_stage', 'restore_learner']
 
 # %% ../nbs/01_fit_head.ipynb #b05b3115
 def pet_learner(dls, # DataLoaders from 00_data
@@ -26,12 +26,11 @@ def pet_learner(dls, # DataLoaders from 00_data
                 channels_last:bool=True, # channels-last memory format (faster convolutions on CPU and recent GPUs)
                 label_smoothing:float=0., # 0: the tutorial's cross-entropy; e.g. 0.1: label-smoothed cross-entropy
                 precision:str='fp32', # 'auto', 'fp32', 'fp16' or 'bf16' (see `resolve_precision`)
-                linear_head:bool=False, # True: one linear layer after the pooling, no hidden layer (`lin_ftrs=[]`)
+                linear_head:bool=False, # True: `linear_probe_head` instead of fastai's two-layer head
                 freeze_bn:bool=False): # True: the body's batch norm keeps ImageNet's statistics (`FrozenBNStats`)
     "The tutorial's `vision_learner(dls, resnet34, metrics=error_rate)`, saving and logging into `run_dir`."
     extra = offline_weights(arch) if pretrained else {}
     if label_smoothing: extra['loss_func'] = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
-    if linear_head: extra['lin_ftrs'] = []
     cbs = [RunLogger(stage), ProgressLog(stage)] if run_dir is not None and stage is not None else []
     if freeze_bn: cbs.append(FrozenBNStats())
     try: learn = vision_learner(dls, resolve_arch(arch), metrics=error_rate, pretrained=pretrained, train_bn=not freeze_bn,
@@ -40,6 +39,7 @@ def pet_learner(dls, # DataLoaders from 00_data
     except Exception as e:
         if not pretrained: raise
         raise PetError(f"{weights_help(arch)} [{type(e).__name__}]") from None
+    if linear_head: learn.model[1] = linear_probe_head(learn.model[1])
     if channels_last: learn.model.to(memory_format=torch.channels_last)
     learn.arch_name, learn.pretrained, learn.label_smoothing = str(arch), pretrained, label_smoothing
     learn.linear_head, learn.freeze_bn = linear_head, freeze_bn
@@ -203,12 +203,26 @@ class FrozenBNStats(Callback):
         for m in self.learn.model[0].modules():
             if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
 
+# %% ../nbs/01_fit_head.ipynb #28955ed2
+class L2Norm(Module):
+    "Scale each row of a batch of feature vectors to length `scale`."
+    def __init__(self, scale:float=10.): self.scale = scale
+    def forward(self, x): return self.scale * F.normalize(x, dim=1)
+
+def linear_probe_head(head:nn.Sequential # the head fastai made (its last layer gives the number of classes)
+                     ) -> nn.Sequential:
+    "Average pooling, `L2Norm` and one linear layer, for the body that `head` was made for."
+    lin = [m for m in head.modules() if isinstance(m, nn.Linear)]
+    concat = isinstance(head[0], AdaptiveConcatPool2d)  # fastai pools twice: the body gives half the first layer's inputs
+    nf = lin[0].in_features // (2 if concat else 1)
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), L2Norm(), nn.Linear(nf, lin[-1].out_features))
+
 # %% ../nbs/01_fit_head.ipynb #7d0f6d53
 def body_features(learn, # a learner made by `pet_learner`
                   dl, # batches of images and labels
                   mirror:bool=False): # also each image mirrored left to right
     "The body's features of every image of `dl`, pooled as the head pools them (eval mode, no gradient), and the labels."
-    body, pool = learn.model[0], learn.model[1][:2]  # fastai's head starts with its pooling and a Flatten
+    body, pool = learn.model[0], learn.model[1][:2]  # a head starts with its pooling and a Flatten
     learn.model.eval()
     xs, ys = [], []
     with torch.no_grad():
@@ -218,9 +232,9 @@ def body_features(learn, # a learner made by `pet_learner`
 
 # %% ../nbs/01_fit_head.ipynb #2a9234ea
 def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
-                         epochs:int=30, # epochs over the features
+                         epochs:int=50, # epochs over the features
                          lr:float=1e-2, # peak learning rate of the cycle
-                         wd:float=0.1, # weight decay
+                         wd:float=0.01, # weight decay
                          bs:int=64): # batch size over the features
     "Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the features' `Learner`."
     train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)  # the training images through the validation transforms
@@ -235,7 +249,7 @@ def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
 # %% ../nbs/01_fit_head.ipynb #1889fd09
 def last_error_rate(learn) -> float:
     "The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained none."
-    vals = learn.recorder.values if hasattr(learn, 'recorder') else []
+    vals = [v for v in (learn.recorder.values if hasattr(learn, 'recorder') else []) if len(v) > 2]  # `validate` adds []
     if vals: return float(vals[-1][2])
     with learn.no_bar(): preds, targs = learn.get_preds()  # not `validate`: the training logs would take it for an epoch
     return float(error_rate(preds, targs))

@@ -95,7 +95,9 @@ def _card_training(r:dict, h:str) -> list:
     g = lambda k: m.get(k, prm.get(k))
     fast = prm.get('fast_data', r['data'].get('params', {}).get('fast_data'))
     return [(h, 'Training'), ('table', _kv(
-        stage_1_head=f"{g('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}",
+        stage_1_head=(f"{prm['probe_epochs']} epoch(s) on the frozen body's features (a probe), then " if prm.get('probe_epochs') else '')
+                     + f"{g('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}"
+                     + (", a linear head" if prm.get('linear_head') else ''),
         stage_2_whole_network=f"{g('epochs_finetune')} epoch(s), unfrozen, learning rates {_fmt(lr.get('lr_lo', m.get('lr_lo')))} "
                               f"(first layers) to {_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
         learning_rate_rule=lr.get('rule'),
@@ -103,6 +105,7 @@ def _card_training(r:dict, h:str) -> list:
         augmentation=(f"random crops (min_scale {prm.get('min_scale')}), flips, rotation, zoom, warp, lighting: "
                       + ("10_fast_data's pipeline, sampled once per image" if fast else "fastai's aug_transforms on batches")),
         label_smoothing=prm.get('label_smoothing'), seed=prm.get('train_seed'),
+        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if prm.get('freeze_bn') else "fastai's: trained with the head",
         precision=r['model'].get('precision') or 'fp32', device=env.get('device')))]
 
 # %% ../nbs/06_report.ipynb #5cff6eb8

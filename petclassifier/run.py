@@ -21,14 +21,14 @@ SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', 
 
 VALLEY = dict(lr_lo=None, lr_hi=None)  # the fine-tuning range from the finder's valley (02_lr_find's rule)
 # the head as a linear probe on features computed once, batch norm kept as ImageNet left it (01_fit_head)
-SMALL_DATA = dict(linear_head=True, freeze_bn=True, probe_epochs=30, epochs_head=0)
+SMALL_DATA = dict(linear_head=True, freeze_bn=True, probe_epochs=50, epochs_head=0)
 PROFILES = dict(
     tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64, epochs_head=4,
                   num_it=100, lr_lo=6e-5, lr_hi=2e-4, epochs_finetune=4, precision='fp32'),
     smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
                num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=1, allow_synthetic=True),
     improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-                  num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=4, tta=True),
+                  num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, tta=True),
     tiny=dict(arch='resnet18', pretrained=False, fast_data=True, item_size=48, size=32, bs=8, epochs_head=1, num_it=10,
               **VALLEY, epochs_finetune=1, allow_synthetic=True, k=4, figsize=6, num_workers=0),
 )

@@ -1,5 +1,5 @@
 """The whole series end to end with papermill, through the runner: every artefact real, the error on the real
-sample at most 0.70 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
+sample at most 0.30 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
 import json
 from pathlib import Path
 import pandas as pd
@@ -44,10 +44,12 @@ def test_learning_happened(chain):
     if chain['real']:
         breeds = pd.read_csv(run/'breeds.csv')
         assert len(breeds) == 37 and set(breeds.images) == {9} and (breeds.species == 'cat').sum() == 12
-        assert m['final_error_rate'] <= 0.70, m  # the smoke profile's goal (chance: 0.97)
+        # the smoke profile's goal is 0.25 in the mean over seeds (0.242 with this seed here); one image is 0.015
+        assert m['final_error_rate'] <= 0.30, m
+        assert m['head_error_rate'] <= 0.30, m  # the probe on the frozen features alone
     else:
-        h = pd.read_csv(run/'history.csv')
-        assert h.train_loss.iloc[-1] < h.train_loss.iloc[0], h
+        breeds = pd.read_csv(run/'breeds.csv')
+        assert m['head_error_rate'] < 1 - 1 / len(breeds), m  # the probe beats chance on the generated breeds
 
 def test_summary_and_reports(chain):
     out, run = chain['out'], chain['run']
