@@ -20,17 +20,6 @@ warnings.filterwarnings('ignore')
 
 CS = (0.5, 1, 2, 5, 10, 20, 50)
 
-def features(learn, dl) -> tuple:
-    "Global-average-pooled features of the frozen body over the batches of `dl`, and the labels."
-    import torch
-    body = learn.model[0].eval()
-    xs, ys = [], []
-    with torch.no_grad():
-        for xb, yb in dl:
-            for x in (xb, xb.flip(3)) if getattr(dl, 'mirror', False) else (xb,):
-                xs.append(body(x).float().mean((2, 3))); ys.append(yb)
-    return torch.cat(xs).numpy(), torch.cat(ys).numpy()
-
 def choose_c(X, y, groups, seed:int=0) -> tuple:
     "The C of `CS` with the best 3-fold cross-validated accuracy on the training features, and every C's CV error."
     from sklearn.linear_model import LogisticRegression
@@ -56,7 +45,7 @@ def main():
     from sklearn.linear_model import LogisticRegression
     from petclassifier.core import PetError
     from petclassifier.data import pet_dls, check_images
-    from petclassifier.learner import pet_learner
+    from petclassifier.learner import pet_learner, body_features
     p = PROFILES[a.profile]
     size = a.size or p['size']
     item_size = a.item_size or round(size * p['item_size'] / p['size'])
@@ -64,13 +53,11 @@ def main():
         check_images(a.data)
         # fastai's transforms: a validation image is its centre square at item_size, then resized to size
         dls = pet_dls(Path(a.data).resolve(), bs=32, num_workers=0, item_size=item_size, size=size, fast_data=False)
-        learn = pet_learner(dls, a.arch, pretrained=True, stage=None, channels_last=False)
+        learn = pet_learner(dls, a.arch, pretrained=True, stage=None, channels_last=False, linear_head=True)  # average pooling
     except PetError as e: sys.exit(f"error: {e}")
     trn = learn.dls.test_dl(dls.train_ds.items, with_labels=True)  # the training images with the validation transforms
-    trn.mirror = True
     t1 = time.time()
-    Xt, yt = features(learn, trn)
-    Xv, yv = features(learn, learn.dls.valid)
+    (Xt, yt), (Xv, yv) = (tuple(t.numpy() for t in body_features(learn, dl, mirror=m)) for dl, m in ((trn, True), (learn.dls.valid, False)))
     feat_s = time.time() - t1
     norm = lambda X: X / np.linalg.norm(X, axis=1, keepdims=True)
     Xt, Xv = norm(Xt), norm(Xv)
