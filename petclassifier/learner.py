@@ -227,6 +227,7 @@ def body_features(learn, # a learner made by `pet_learner`
     xs, ys = [], []
     with torch.no_grad():
         for xb, yb in dl:
+            xb = xb.as_subclass(Tensor)  # plain tensors: fastai's tensor types cost time on every operation
             for x in ((xb, xb.flip(3)) if mirror else (xb,)): xs.append(pool(body(x)).float()); ys.append(yb)
     return torch.cat(xs), torch.cat(ys)
 
@@ -239,7 +240,8 @@ def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
     "Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the features' `Learner`."
     train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)  # the training images through the validation transforms
     (xt, yt), (xv, yv) = body_features(learn, train, mirror=True), body_features(learn, learn.dls.valid)
-    dls = DataLoaders.from_dsets(list(zip(xt, TensorCategory(yt))), list(zip(xv, TensorCategory(yv))), bs=bs, device=xt.device)
+    dls = DataLoaders.from_dsets(list(zip(xt, TensorCategory(yt))), list(zip(xv, TensorCategory(yv))), bs=bs, device=xt.device,
+                                 num_workers=0)  # the features are in memory: worker processes would only cost time
     feats = Learner(dls, learn.model[1][2:], loss_func=learn.loss_func, metrics=error_rate, wd=wd)
     print(f"features of {len(train.dataset)} training images (and their mirror images) and {len(learn.dls.valid.dataset)} "
           f"validation images: {xt.shape[1]} numbers each")

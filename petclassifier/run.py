@@ -26,7 +26,7 @@ PROFILES = dict(
     tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64, epochs_head=4,
                   num_it=100, lr_lo=6e-5, lr_hi=2e-4, epochs_finetune=4, precision='fp32'),
     smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-               num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=1, allow_synthetic=True),
+               num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, allow_synthetic=True),
     improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
                   num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, tta=True),
     tiny=dict(arch='resnet18', pretrained=False, fast_data=True, item_size=48, size=32, bs=8, epochs_head=1, num_it=10,
