@@ -13,12 +13,13 @@ from .core import *
 from .run import SERIES, is_run_dir
 
 # %% auto #0
-__all__ = ['TUTORIAL_REFERENCE', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts', 'worst_breeds',
-           'model_card_blocks', 'report_blocks', 'md_table', 'render_markdown', 'render_html', 'write_report',
-           'run_history', 'plot_history']
+__all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',
+           'worst_breeds', 'model_card_blocks', 'report_blocks', 'md_table', 'render_markdown', 'render_html',
+           'write_report', 'run_history', 'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
-TUTORIAL_REFERENCE = dict(head_error_rate=0.065, final_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34
+TUTORIAL_REFERENCE = dict(head_error_rate=0.065, final_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34; 0.058 is its best fine-tuning epoch
+PETS_FULL_IMAGES = 7390  # image files in fastai's copy of Oxford-IIIT Pet (`untar_data(URLs.PETS)`), the tutorial's data
 
 # %% ../nbs/06_report.ipynb #e54d755d
 def load_run(run # a run folder
@@ -141,7 +142,7 @@ def _card_use(r:dict, h:str) -> list:
            "not among its breeds, mixed breeds, drawings, cartoons and other non-photographs) still get one of its breeds, "
            "sometimes with a high probability.",
            f"It learned from {d['n_images'] - n if n and d.get('n_images') else '?'} of {d.get('n_images', '?')} images "
-           "(the others are its validation set); the full Oxford-IIIT Pet has 7,349."]
+           f"(the others are its validation set); the full Oxford-IIIT Pet has {PETS_FULL_IMAGES:,}."]
     if n:
         lo, hi = error_interval(errors, n)
         lim.append(f"The validation set has {n} images, so the error rate is known only roughly: {errors}/{n} = "
@@ -187,7 +188,8 @@ def report_blocks(r:dict # output of `load_run`
     rows = [dict(metric=k, this_run=_fmt(m.get(k)), tutorial_reference=_fmt(TUTORIAL_REFERENCE.get(k)))
             for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE]
     B.append(('table', pd.DataFrame(rows)))
-    B.append(('p', "Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, 7,349 images). "
+    B.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
+                   "after fine-tuning, its best of four epochs, where this run reports its last). "
                    f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
     nbs = st.get('notebooks', {})
     B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=nbs.get(nb, {}).get('status', '-'),
