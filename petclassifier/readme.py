@@ -51,10 +51,15 @@ def readme_paths(root # the project's folder
     return Path(root)/s.get('nbs_path', 'nbs')/s.get('readme_nb', 'index.ipynb'), Path(root)/'README.md'
 
 # %% ../nbs/11_readme.ipynb #39dac9cd
-def _colab(settings:dict, nb:str) -> str:
-    "Colab address of notebook `nb` (a file name in nbs/) on the project's GitHub branch."
+def _links(settings:dict, nb:str) -> str:
+    "Where notebook `nb` (a file name in nbs/) opens: executed on the docs site (lessons), and to run on Colab and Kaggle."
+    from petclassifier.run import SERIES
     repo = settings.get('git_url', '').rstrip('/').removeprefix('https://github.com/')
-    return f"https://colab.research.google.com/github/{repo}/blob/{settings.get('branch', 'main')}/{settings.get('nbs_path', 'nbs')}/{nb}"
+    path = f"{repo}/blob/{settings.get('branch', 'main')}/{settings.get('nbs_path', 'nbs')}/{nb}"
+    links = [f"[Colab](https://colab.research.google.com/github/{path})", f"[Kaggle](https://kaggle.com/kernels/welcome?src=https://github.com/{path})"]
+    site = settings.get('doc_host', '').rstrip('/') + settings.get('doc_baseurl', '').rstrip('/')
+    if site and Path(nb).stem in SERIES: links.insert(0, f"[executed]({site}/notebooks/{Path(nb).stem}.html)")  # the nightly's site
+    return ' · '.join(links)
 
 def _nb_summary(path:Path) -> tuple:
     "Title, summary and exported module of the notebook at `path`."
@@ -70,7 +75,7 @@ def _nb_summary(path:Path) -> tuple:
 
 def notebooks_table(root=None # the project's folder; default: the one being rendered, else this checkout
                    ) -> MarkdownText:
-    "Table of the project's notebooks: title and summary, module, Colab link."
+    "Table of the project's notebooks: title and summary, module, and where each opens (`_links`)."
     root = _root(root)
     s, (index, _) = settings(root), readme_paths(root)
     rows = []
@@ -78,8 +83,8 @@ def notebooks_table(root=None # the project's folder; default: the one being ren
         if p == index or p.name.startswith('_'): continue
         title, summary, exp = _nb_summary(p)
         module = '' if exp is None else '`python -m petclassifier`' if exp == '__main__' else f'`petclassifier.{exp}`'
-        rows.append([f'`{p.name}`', f"**{title}**: {summary}" if summary else f"**{title}**", module, f"[open]({_colab(s, p.name)})"])
-    return md_table(['notebook', 'what it is', 'module', 'Colab'], rows)
+        rows.append([f'`{p.name}`', f"**{title}**: {summary}" if summary else f"**{title}**", module, _links(s, p.name)])
+    return md_table(['notebook', 'what it is', 'module', 'open'], rows)
 
 # %% ../nbs/11_readme.ipynb #59eae65f
 def _value(v) -> str: return f"`{v!r}`"
