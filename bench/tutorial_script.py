@@ -20,7 +20,7 @@ ap.add_argument('--lr-lo', type=float, default=None, help='the seed: 6e-5; defau
 ap.add_argument('--lr-hi', type=float, default=None, help='the seed: 2e-4; default: the valley')
 ap.add_argument('--lr-head', type=float, default=None, help="peak learning rate of the head's cycle; default: fastai's (1e-3), the seed's")
 ap.add_argument('--probe-epochs', type=int, default=0, help="epochs of the head on features computed once, before --epochs-head (0: the seed)")
-ap.add_argument('--linear-head', type=int, default=0, help='1: a one-layer head (lin_ftrs=[])')
+ap.add_argument('--linear-head', type=int, default=0, help="1: the runner's one-layer head (linear_probe_head)")
 ap.add_argument('--freeze-bn', type=int, default=0, help="1: the body's batch norm keeps ImageNet's statistics")
 ap.add_argument('--seed', type=int, default=None, help='set_seed before the learner is made (default: none, as in the seed)')
 a = ap.parse_args()
@@ -32,15 +32,16 @@ pets = DataBlock(blocks=(ImageBlock, CategoryBlock), get_items=get_image_files, 
                  item_tfms=Resize(a.item_size), batch_tfms=aug_transforms(size=a.size, min_scale=0.75))
 dls = pets.dataloaders(a.data, bs=a.bs)
 dls.show_batch(max_n=4); plt.savefig(out/'show_batch.png'); plt.close('all')
-from petclassifier.learner import lite0_weights, FrozenBNStats, fit_head_on_features
+from petclassifier.learner import lite0_weights, FrozenBNStats, fit_head_on_features, linear_probe_head
 if a.seed is not None: set_seed(a.seed)
-extra = dict(lin_ftrs=[]) if a.linear_head else {}
+extra = {}
 if a.freeze_bn: extra.update(train_bn=False, cbs=FrozenBNStats())
 if a.arch == 'efficientnet_lite0':  # the offline ImageNet weights (no download here)
     learn = vision_learner(dls, 'tf_efficientnet_lite0', metrics=error_rate, path=out,
                            pretrained_cfg_overlay=dict(file=str(lite0_weights())), **extra)
 else:
     learn = vision_learner(dls, resnet34, metrics=error_rate, path=out, **extra)
+if a.linear_head: learn.model[1] = linear_probe_head(learn.model[1])  # the same head as the runner's, not fastai's lin_ftrs=[]
 if a.probe_epochs: fit_head_on_features(learn, a.probe_epochs)
 learn.fit_one_cycle(a.epochs_head, lr_max=a.lr_head)
 learn.save('stage1')
