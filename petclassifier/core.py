@@ -130,7 +130,7 @@ def read_record(path) -> dict: # JSON file that may be missing or damaged (a run
     except PetError: return {}
 
 # %% ../nbs/00_core.ipynb #b8313189
-METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'species_error_rate', 'tta_error_rate')  # the headline numbers of a run (TTA: when measured)
+METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'best_finetune_error_rate', 'species_error_rate', 'tta_error_rate')  # the headline numbers of a run (TTA: when measured)
 
 def update_metrics(run_dir, # the run folder
                    **metrics): # values to add or replace in metrics.json

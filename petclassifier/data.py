@@ -14,29 +14,10 @@ from .core import *
 from .fast_data import fast_datablock
 
 # %% auto #0
-__all__ = ['PAT', 'SYNTHETIC_MARKER', 'SYNTHETIC_BREEDS', 'DATA_HELP', 'HUGE_PIXELS', 'SPECIES_COLOURS', 'pet_datablock',
-           'breed_of', 'species_of', 'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files',
-           'check_images', 'default_workers', 'pet_dls', 'files_fingerprint', 'save_data_record', 'load_dls',
-           'breed_table', 'plot_breeds']
-
-# %% ../nbs/00_data.ipynb #f3ff4391
-def pet_datablock(valid_pct:float=0.2, # share of images held out for validation
-                  seed:int=100, # seed of the random split
-                  item_size:int=460, # presizing: size of the item-level resize
-                  size:int=224, # final size after batch augmentation
-                  min_scale:float=0.75, # smallest share of the image kept by the random crop
-                  fast_data:bool=False, # the pipeline of 10_fast_data instead of fastai's transforms
-                  image_cache:bool=True): # with `fast_data`: keep decoded training images in the cache folder
-    "The tutorial's `DataBlock` for Oxford-IIIT Pet."
-    for k, v in dict(valid_pct=valid_pct, seed=seed, item_size=item_size, size=size, min_scale=min_scale).items(): check_value(k, v)
-    if fast_data: return fast_datablock(sorted_image_files, RandomSplitter(valid_pct, seed=seed),
-                                        using_attr(RegexLabeller(PAT), 'name'), item_size, size, min_scale, image_cache)
-    return DataBlock(blocks=(ImageBlock, CategoryBlock),
-                     get_items=sorted_image_files,
-                     splitter=RandomSplitter(valid_pct, seed=seed),
-                     get_y=using_attr(RegexLabeller(PAT), 'name'),
-                     item_tfms=Resize(item_size),
-                     batch_tfms=aug_transforms(size=size, min_scale=min_scale))
+__all__ = ['PAT', 'SYNTHETIC_MARKER', 'SYNTHETIC_BREEDS', 'DATA_HELP', 'HUGE_PIXELS', 'SPECIES_COLOURS', 'breed_of', 'species_of',
+           'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files', 'check_images', 'default_workers',
+           'pet_datablock', 'pet_dls', 'files_fingerprint', 'save_data_record', 'load_dls', 'breed_table',
+           'plot_breeds', 'save_breeds']
 
 # %% ../nbs/00_data.ipynb #c8606894
 PAT = r'^(.*)_\d+\..*$'
@@ -189,6 +170,25 @@ def default_workers() -> int:
     if sys.platform != 'linux' or os.getenv('IN_TEST'): return 0
     return min(4, defaults.cpus)
 
+# %% ../nbs/00_data.ipynb #f3ff4391
+def pet_datablock(valid_pct:float=0.2, # share of images held out for validation
+                  seed:int=100, # seed of the random split
+                  item_size:int=460, # presizing: size of the item-level resize
+                  size:int=224, # final size after batch augmentation
+                  min_scale:float=0.75, # smallest share of the image kept by the random crop
+                  fast_data:bool=False, # the pipeline of 10_fast_data instead of fastai's transforms
+                  image_cache:bool=True): # with `fast_data`: keep decoded training images in the cache folder
+    "The tutorial's `DataBlock` for Oxford-IIIT Pet."
+    for k, v in dict(valid_pct=valid_pct, seed=seed, item_size=item_size, size=size, min_scale=min_scale).items(): check_value(k, v)
+    if fast_data: return fast_datablock(sorted_image_files, RandomSplitter(valid_pct, seed=seed),
+                                        using_attr(RegexLabeller(PAT), 'name'), item_size, size, min_scale, image_cache)
+    return DataBlock(blocks=(ImageBlock, CategoryBlock),
+                     get_items=sorted_image_files,
+                     splitter=RandomSplitter(valid_pct, seed=seed),
+                     get_y=using_attr(RegexLabeller(PAT), 'name'),
+                     item_tfms=Resize(item_size),
+                     batch_tfms=aug_transforms(size=size, min_scale=min_scale))
+
 # %% ../nbs/00_data.ipynb #2b806d1c
 def pet_dls(path, # folder of images (checked with `check_images` first)
             bs:int=64, # batch size
@@ -226,8 +226,10 @@ def save_data_record(run_dir, # the run folder
 
 # %% ../nbs/00_data.ipynb #3647ee7f
 def load_dls(run_dir, # the run folder written by 00_data
+             seed:int|None=None, # `set_seed(seed)` first: the stage that trains on them starts its random streams here
              **overrides): # pipeline parameters to change (e.g. num_workers=0, bs=16)
     "Rebuild the `DataLoaders` of 00_data from `data.json` in `run_dir`."
+    if seed is not None: set_seed(seed)
     rec = read_json(artefact(run_dir, 'data', must_exist=True))
     path = Path(rec['path'])
     if not path.is_dir(): raise PetError(f"the data folder {path} recorded in data.json is gone: run 00_data again")
@@ -258,4 +260,13 @@ def plot_breeds(table:pd.DataFrame # output of `breed_table`
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SPECIES_COLOURS.values()]
     ax.legend(handles, [f"{k} ({(table.species == k).sum()} breeds)" for k in SPECIES_COLOURS], loc='lower right')
     fig.tight_layout()
+    return fig
+
+# %% ../nbs/00_data.ipynb #670d22ae
+def save_breeds(run_dir, # the run folder
+                table:pd.DataFrame): # output of `breed_table`
+    "Write `table` to the run folder's `breeds.csv` and its chart (`plot_breeds`) to `breeds.png`; returns the figure."
+    atomic_write(artefact(run_dir, 'breeds_csv'), lambda tmp: table.to_csv(tmp, index=False))
+    fig = plot_breeds(table)
+    save_figure(fig, artefact(run_dir, 'breeds_png'))
     return fig

@@ -9,10 +9,10 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from fastai.vision.all import *
 from .core import *
-from .learner import RunLogger, ProgressLog
+from .learner import RunLogger, ProgressLog, record_stage, epoch_errors
 
 # %% auto #0
-__all__ = ['plot_training_loss', 'export_learner']
+__all__ = ['plot_training_loss', 'export_learner', 'record_final']
 
 # %% ../nbs/03_discriminative_finetune.ipynb #c525eefe
 def _plot_stage(ax, tl, h, offset:int, first:bool):
@@ -48,3 +48,11 @@ def export_learner(learn # the trained learner
     learn.remove_cbs(logger)
     try: return atomic_write(artefact(learn.path, 'export'), learn.export)
     finally: learn.add_cbs(logger)
+
+# %% ../nbs/03_discriminative_finetune.ipynb #3915a5ef
+def record_final(learn, # the fine-tuned learner, saved as the run folder's perfecto.pth
+                 **metrics): # the stage's settings worth recording (epochs_finetune, lr_lo, lr_hi)
+    "`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner`; returns the path of export.pkl."
+    if errors := epoch_errors(learn): metrics['best_finetune_error_rate'] = min(errors)  # the tutorial's published 5.8 % is such a best epoch
+    record_stage(learn, 'final', **metrics)
+    return export_learner(learn)

@@ -12,7 +12,7 @@ from .core import *
 from .data import species_of
 
 # %% auto #0
-__all__ = ['save_most_confused', 'per_breed_errors', 'species_error', 'top_losses_rows', 'keep_confusion_matrix',
+__all__ = ['save_most_confused', 'per_breed_errors', 'species_error', 'record_interpretation', 'top_losses_rows',
            'tta_error_rate']
 
 # %% ../nbs/04_interpret.ipynb #625ebb2d
@@ -37,6 +37,16 @@ def species_error(cm:np.ndarray, vocab) -> float:
     sp = np.array([species_of(b) for b in vocab])
     return float(cm[sp[:, None] != sp[None, :]].sum() / cm.sum())
 
+# %% ../nbs/04_interpret.ipynb #46c229ed
+def record_interpretation(run_dir, # the run folder
+                          interp, # the `ClassificationInterpretation` of the final model
+                          per_breed:pd.DataFrame): # `per_breed_errors` of its confusion matrix
+    "Write `per_breed` to the run folder's per_breed.csv, and the counts and error rates of `interp` to metrics.json; returns the metrics."
+    cm = interp.confusion_matrix()
+    atomic_write(artefact(run_dir, 'per_breed'), lambda tmp: per_breed.to_csv(tmp, index=False))
+    return update_metrics(run_dir, valid_images=int(cm.sum()), species_error_rate=species_error(cm, interp.vocab),
+                          interpret_error_rate=float(1 - np.trace(cm) / cm.sum()))
+
 # %% ../nbs/04_interpret.ipynb #cbcdf866
 def top_losses_rows(k:int # images shown
                    ) -> int:
@@ -44,12 +54,15 @@ def top_losses_rows(k:int # images shown
     return max(1, int(np.ceil(np.sqrt(k))))
 
 # %% ../nbs/04_interpret.ipynb #ce41efb8
-def keep_confusion_matrix(interp # a `ClassificationInterpretation`
-                         ) -> np.ndarray:
-    "Compute `interp`'s confusion matrix once, and make its later `confusion_matrix()` calls return a copy of it."
-    cm = interp.confusion_matrix()
-    interp.confusion_matrix = lambda: cm.copy()
-    return cm
+_fastai_confusion_matrix = getattr(ClassificationInterpretation.confusion_matrix, 'fastai', ClassificationInterpretation.confusion_matrix)
+
+@patch
+def confusion_matrix(self:ClassificationInterpretation):
+    "fastai's confusion matrix, computed on the first call and kept: every call returns a copy of it."
+    if getattr(self, '_kept_cm', None) is None: self._kept_cm = _fastai_confusion_matrix(self)
+    return self._kept_cm.copy()
+
+ClassificationInterpretation.confusion_matrix.fastai = _fastai_confusion_matrix  # importing this module again patches once
 
 # %% ../nbs/04_interpret.ipynb #00763caf
 def tta_error_rate(learn, # a trained learner

@@ -12,10 +12,10 @@ from .core import *
 from .data import *
 
 # %% auto #0
-__all__ = ['TORCHVISION_ARCHS', 'OFFLINE_ARCHS', 'HISTORY_COLS', 'pet_learner', 'resolve_arch', 'lite0_weights',
+__all__ = ['TORCHVISION_ARCHS', 'OFFLINE_ARCHS', 'HISTORY_COLS', 'STAGE_ERROR', 'pet_learner', 'resolve_arch', 'lite0_weights',
            'offline_weights', 'weights_help', 'weights_source', 'param_counts', 'resolve_precision', 'apply_precision',
            'RunLogger', 'ProgressLog', 'FrozenBNStats', 'L2Norm', 'linear_probe_head', 'body_features',
-           'fit_head_on_features', 'last_error_rate', 'save_stage', 'restore_learner']
+           'fit_head_on_features', 'epoch_errors', 'last_error_rate', 'record_stage', 'save_stage', 'restore_learner']
 
 # %% ../nbs/01_fit_head.ipynb #b05b3115
 def pet_learner(dls, # DataLoaders from 00_data
@@ -249,10 +249,14 @@ def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
     return feats
 
 # %% ../nbs/01_fit_head.ipynb #1889fd09
+def epoch_errors(learn) -> list:
+    "The validation error rate after each epoch of `learn`'s last fit; [] when it has not trained."
+    values = getattr(getattr(learn, 'recorder', None), 'values', None) or []  # a learner that never trained has none
+    return [float(v[2]) for v in values if len(v) > 2]  # `validate` adds []
+
 def last_error_rate(learn) -> float:
     "The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained none."
-    vals = [v for v in (learn.recorder.values if hasattr(learn, 'recorder') else []) if len(v) > 2]  # `validate` adds []
-    if vals: return float(vals[-1][2])
+    if errors := epoch_errors(learn): return errors[-1]
     with learn.no_bar(): preds, targs = learn.get_preds()  # not `validate`: the training logs would take it for an epoch
     return float(error_rate(preds, targs))
 
@@ -263,23 +267,36 @@ def _norm_stats(dls):
     return [n[0].mean.flatten().tolist(), n[0].std.flatten().tolist()] if n else None
 
 # %% ../nbs/01_fit_head.ipynb #f61eabbe
-def save_stage(learn, # a learner made by `pet_learner`
-               key:str='stage1'): # artefact key: 'stage1' or 'final'
-    "Save the model's weights as the artefact `key`, and `model.json` describing how to rebuild it; returns the path."
-    p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
+STAGE_ERROR = dict(stage1='head_error_rate', final='final_error_rate')  # the metric each saved stage records
+
+def record_stage(learn, # a learner made by `pet_learner`, just trained
+                 key:str='stage1', # artefact key of its weights: 'stage1' or 'final'
+                 **metrics): # the stage's settings worth recording (epochs, learning rates)
+    "Write `model.json` (how to rebuild the learner around the weights `key`) and the stage's metrics, its error included."
     write_json(artefact(learn.path, 'model'), dict(arch=learn.arch_name, pretrained=learn.pretrained,
                label_smoothing=learn.label_smoothing, precision=getattr(learn, 'precision', 'fp32'),
                linear_head=getattr(learn, 'linear_head', False), freeze_bn=getattr(learn, 'freeze_bn', False),
                weights=weights_source(learn.arch_name, learn.pretrained),
                vocab=list(learn.dls.vocab), norm=_norm_stats(learn.dls)))
+    return update_metrics(learn.path, arch=learn.arch_name, pretrained=learn.pretrained, **metrics,
+                          **{STAGE_ERROR[key]: last_error_rate(learn)})
+
+def save_stage(learn, # a learner made by `pet_learner`, just trained
+               key:str='stage1', # artefact key: 'stage1' or 'final'
+               **metrics): # passed to `record_stage`
+    "`learn.save` into the run folder's artefact `key` (weights only, written atomically), then `record_stage`; returns the path."
+    p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
+    record_stage(learn, key, **metrics)
     return p
 
 # %% ../nbs/01_fit_head.ipynb #d51234c3
 def restore_learner(run_dir, # run folder with data.json, model.json and the saved stage
                     key:str='stage1', # artefact to load: 'stage1' or 'final'
                     stage:str|None='finetune', # stage name for the history log; None: no log
+                    seed:int|None=None, # the run's `train_seed`: first `set_seed(stage_seed(seed, stage))`
                     **dls_overrides): # passed to `load_dls`
     "Rebuild the learner of a run folder and load the saved weights `key` into it."
+    if seed is not None: set_seed(stage_seed(seed, stage))  # a seed of its own: the head's would replay its batches
     dls = load_dls(run_dir, **dls_overrides)
     weights = artefact(run_dir, key, must_exist=True)
     m = read_json(artefact(run_dir, 'model', must_exist=True))

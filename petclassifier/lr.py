@@ -12,7 +12,7 @@ from .run import PROFILES
 
 # %% auto #0
 __all__ = ['SUGGESTIONS', 'FALLBACK_LR_HI', 'suggestion_funcs', 'lr_range', 'range_rule', 'save_lr', 'load_lr_range',
-           'curve_problem', 'check_curve']
+           'curve_problem', 'check_curve', 'pick_lr_range']
 
 # %% ../nbs/02_lr_find.ipynb #d6191808
 SUGGESTIONS = (valley, slide, minimum, steep)
@@ -113,3 +113,18 @@ def check_curve(suggestions, # the finder's suggestions
     problem = curve_problem(lrs, num_it, s.get('valley') or s.get('minimum'))
     fallback = f"lr_hi = {FALLBACK_LR_HI:g} (the tutorial's) instead of the finder's valley: {problem}" if problem and lr_hi is None else None
     return dict(s, curve_points=len(lrs), curve_problem=problem, fallback=fallback)
+
+# %% ../nbs/02_lr_find.ipynb #03f64a47
+def pick_lr_range(run_dir, # the run folder
+                  learn, # the learner the finder just ran on
+                  suggestions, # what `learn.lr_find` returned
+                  num_it:int, # the steps the finder was asked for
+                  lr_lo:float|None=None, lr_hi:float|None=None, # the parameters of the same names (None: from the curve)
+                  spread:float=10): # the lr_spread parameter
+    "`check_curve`, `lr_range` and `save_lr` in a row, with the chosen range printed; returns `(lr_lo, lr_hi)`."
+    checked = check_curve(suggestions, learn.recorder.lrs, num_it, lr_hi)
+    lo, hi = lr_range(checked, lr_lo, lr_hi, spread=spread)
+    rule = range_rule(lr_lo, lr_hi, spread)
+    save_lr(run_dir, checked, lo, hi, num_it=num_it, lr_spread=spread, rule=rule)
+    print(f"fine-tuning range for 03: slice({lo:.2e}, {hi:.2e}) ({rule})")
+    return lo, hi

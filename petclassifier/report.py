@@ -18,7 +18,7 @@ __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_ru
            'write_report', 'run_history', 'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
-TUTORIAL_REFERENCE = dict(head_error_rate=0.065, final_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34; 0.058 is its best fine-tuning epoch
+TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
 PETS_FULL_IMAGES = 7390  # image files in fastai's copy of Oxford-IIIT Pet (`untar_data(URLs.PETS)`), the tutorial's data
 
 # %% ../nbs/06_report.ipynb #e54d755d
@@ -189,7 +189,8 @@ def report_blocks(r:dict # output of `load_run`
             for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE]
     B.append(('table', pd.DataFrame(rows)))
     B.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
-                   "after fine-tuning, its best of four epochs, where this run reports its last). "
+                   "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with; it "
+                   "published no figure for its last epoch). "
                    f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
     nbs = st.get('notebooks', {})
     B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=nbs.get(nb, {}).get('status', '-'),

@@ -49,7 +49,7 @@ def test_index_shows_the_run_metrics(chain, chain_site):
     m = json.loads(artefact(chain['run'], 'metrics').read_text())
     for k in [k for k in METRIC_KEYS if k in m]: assert re.search(rf'<td>{k}</td>\s*<td>{m[k]:.4f}</td>', html), k  # TTA: only when measured
     assert ('tta_error_rate' in m) == ('<td>tta_error_rate</td>' in html)  # no empty row for what the run did not measure
-    assert re.search(r'<td>final_error_rate</td>\s*<td>[0-9.]+</td>\s*<td>0.0580</td>', html)
+    assert re.search(r'<td>best_finetune_error_rate</td>\s*<td>[0-9.]+</td>\s*<td>0.0580</td>', html)
     for nb in SERIES: assert f'href="notebooks/{nb}.html"' in html, nb
 
 def test_every_internal_link_resolves(chain_site):

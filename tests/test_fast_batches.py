@@ -37,16 +37,17 @@ def test_the_seed_reaches_the_augmentation(twins, num_workers):
     same = sum(torch.equal(x, y) for x, y in zip(a, b))
     assert same == 0, f"{same}/{len(a)} training images augmented identically under set_seed(1) and set_seed(2)"
 
-def _stage_seed_expr(nb):
-    "The argument of `set_seed` in the training step of notebook `nb`."
-    cells = [''.join(c['source']) for c in json.loads((ROOT/'nbs'/nb).read_text())['cells'] if c['cell_type'] == 'code']
-    (m,) = [m for c in cells if c.startswith('#| step') for m in re.findall(r'^set_seed\((.*?)\)\s*(?:#.*)?$', c, re.M)]
-    return m
+def _stage_seed(nb, train_seed=42):
+    "The seed the training step of notebook `nb` sets: `load_dls(..., seed=train_seed)` in 01, the stage seed of `restore_learner` after it."
+    steps = '\n'.join(c for c in (''.join(c['source']) for c in json.loads((ROOT/'nbs'/nb).read_text())['cells']) if c.startswith('#| step'))
+    if re.search(r"load_dls\(run_dir, seed=train_seed\)", steps): return train_seed
+    (stage,) = re.findall(r"restore_learner\(run_dir, 'stage1', stage='(\w+)', seed=train_seed\)", steps)
+    return core.stage_seed(train_seed, stage)
 
 def test_stages_do_not_replay_the_heads_first_epoch(pets):
     "Each stage seeds as its notebook does, then builds the DataLoaders: no training image may come back bit for bit."
     nbs = ['01_fit_head.ipynb', '02_lr_find.ipynb', '03_discriminative_finetune.ipynb']
-    seeds = {nb: eval(_stage_seed_expr(nb), vars(core), dict(train_seed=42)) for nb in nbs}
+    seeds = {nb: _stage_seed(nb) for nb in nbs}
     epochs = {}
     for nb, s in seeds.items():
         set_seed(s); epochs[nb] = first_epoch(pets, num_workers=2)

@@ -59,21 +59,55 @@ def test_nbdev_test_skips_the_heavy_steps(nb):
         assert all(l.startswith(('from ', 'import ')) or l == 'quiet_pet_errors()' for l in body), f"{nb}: a step without #| slow:\n{src}"
 
 def test_lessons_show_the_tutorials_calls():
-    "The run steps of each lesson hold the fastai calls the tutorial teaches."
-    calls = {'00_data': ['pet_dls(', 'show_batch('], '01_fit_head': ['pet_learner(', '.fit_one_cycle(epochs_head', '.unfreeze()'],
+    "The run steps of each lesson hold the fastai calls the tutorial teaches, the literal ones runnable."
+    calls = {'00_data': ['DataBlock(blocks=(ImageBlock, CategoryBlock)', 'pets.dataloaders(path, bs=bs)', 'show_batch('],
+             '01_fit_head': ['pet_learner(', 'vision_learner(dls, resolve_arch(arch), metrics=error_rate', '.fit_one_cycle(epochs_head', '.unfreeze()'],
              '02_lr_find': ['.unfreeze()', '.lr_find(num_it=num_it'],
-             '03_discriminative_finetune': ['.fit_one_cycle(epochs_finetune, lr_max=slice(lr_lo, lr_hi))', '.recorder.plot_loss()'],
+             '03_discriminative_finetune': ['.fit_one_cycle(epochs_finetune, lr_max=slice(lr_lo, lr_hi))', '.recorder.plot_loss()',
+                                            "learn.save('perfecto'", "learn.load('perfecto'"],
              '04_interpret': ['ClassificationInterpretation.from_learner(learn)', '.plot_confusion_matrix(figsize=(figsize, figsize), dpi=dpi)',
                               '.most_confused(min_val=min_val)', '.plot_top_losses(']}
     for nb, want in calls.items():
         steps = '\n'.join(src for src, c in _cells(nb) if 'step' in _directives(src))
         for w in want: assert w in steps, (nb, w)
-    datablock = next(src for src, c in _cells('00_data') if 'def pet_datablock' in src)
-    for w in ['DataBlock(blocks=(ImageBlock, CategoryBlock)', 'RandomSplitter(valid_pct, seed=seed)',
-              "using_attr(RegexLabeller(PAT), 'name')", 'Resize(item_size)', 'aug_transforms(size=size, min_scale=min_scale)']:
-        assert w in datablock, w
     first = json.loads((ROOT/'nbs'/'00_data.ipynb').read_text())['cells'][:20]  # after a look at the folder and the names
-    assert any('def pet_datablock' in ''.join(c['source']) for c in first), 'the DataBlock is not among the first 20 cells of 00_data'
+    assert any('DataBlock(blocks=' in ''.join(c['source']) for c in first), 'the DataBlock is not among the first 20 cells of 00_data'
+
+def _block_args(src:str) -> str:
+    "The arguments of the first `DataBlock(...)` call in `src`, without whitespace."
+    body, depth, out = src[src.index('DataBlock(') + len('DataBlock('):], 1, ''
+    for ch in body:
+        depth += (ch == '(') - (ch == ')')
+        if depth == 0: return ''.join(out.split())
+        out += ch
+
+def test_the_lessons_block_is_the_librarys():
+    "The DataBlock the reader runs in 00_data and the one `pet_datablock` builds for the next notebooks are the same."
+    lesson = next(src for src, c in _cells('00_data') if 'step' in _directives(src) and 'DataBlock(blocks=' in src and 'summary' not in src)
+    library = next(src for src, c in _cells('00_data') if 'def pet_datablock' in src)
+    assert _block_args(lesson) == _block_args(library[library.index('return DataBlock('):])
+
+def _lessons_bench():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('lessons_bench', ROOT/'bench'/'lessons.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return m
+
+@pytest.mark.parametrize('nb', ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret'])
+def test_step_cells_are_the_tutorial_not_the_plumbing(nb):
+    """Every step cell holds at most one line of the project's plumbing (recording, restoring, seeding), one import cell
+    opens the lesson, and one markdown cell says what the cell directives mean (the same words in every lesson)."""
+    b = _lessons_bench()
+    for cell in b.step_cells(nb):
+        lines = [l for l in cell if any(p in l for p in b.PLUMBING)]
+        assert len(lines) <= 1, f"{nb}: a step cell with {len(lines)} lines of plumbing:\n" + '\n'.join(cell)
+    imports = [src for src, c in _cells(nb) if 'step' in _directives(src) and 'import' in src]
+    assert len(imports) == 1, f"{nb}: {len(imports)} import cells among the steps"
+    explain = [''.join(c['source']) for c in json.loads((ROOT/'nbs'/f'{nb}.ipynb').read_text())['cells']
+               if c['cell_type'] == 'markdown' and '`#| step`' in ''.join(c['source'])]
+    first = [''.join(c['source']) for c in json.loads((ROOT/'nbs'/'00_data.ipynb').read_text())['cells']
+             if c['cell_type'] == 'markdown' and '`#| step`' in ''.join(c['source'])]
+    assert len(explain) == 1 and explain == first and all(f'`#| {d}`' in explain[0] for d in ('step', 'slow', 'export')), nb
 
 def _copy_project(dst):
     for name in ['settings.ini', 'setup.py', 'README.md']: shutil.copy(ROOT/name, dst/name)
