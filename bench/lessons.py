@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
 # the seed tutorial's fastai calls (and the project functions that stand for one of them: pet_dls for .dataloaders,
 # pet_learner for vision_learner, find_data for untar_data)
-TUTORIAL = ['untar_data', 'find_data(', 'DataBlock(', 'Resize(', 'aug_transforms(', '.dataloaders(', 'pet_dls(', 'show_batch(', 'vision_learner(', 'cnn_learner(',
+TUTORIAL = ['untar_data', 'find_data(', 'DataBlock(', '.dataloaders(', 'pet_dls(', 'show_batch(', 'vision_learner(', 'cnn_learner(',
             'pet_learner(', '.fit_one_cycle(', '.unfreeze()', '.lr_find(', '.save(', '.load(', 'plot_loss(',
             'ClassificationInterpretation', 'plot_confusion_matrix(', 'most_confused(', 'plot_top_losses(', '.summary(']
 PLUMBING = ['save_figure(', 'artefact(', 'update_metrics(', 'save_stage(', 'restore_learner(', 'stage_seed(', 'check_curve(',

@@ -205,7 +205,7 @@ def cmd_run(args) -> int:
         tracked = None
         if track:
             uri = resolve_tracking_uri(args.tracking_uri, Path(run).parent)
-            if not args.quiet: print(f"logging the run to MLflow: {uri}", flush=True)
+            if not args.quiet: print(f"logging the run to MLflow: {public_uri(uri)}", flush=True)
             tracked = log_run(run, uri, args.experiment)  # never raises: a failure is one warning line
         _summary(run)
         if tracked: print(f"mlflow: run {tracked} in experiment {args.experiment!r}")

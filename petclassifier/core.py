@@ -100,6 +100,7 @@ def atomic_write(path, # the file to write
     except OSError as e: raise _write_error(path, e) from None
     try:
         write(Path(tmp))
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())  # on disk before the rename: a power cut leaves old or new
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # torch.save reports a full disk as a RuntimeError
         Path(tmp).unlink(missing_ok=True)
@@ -224,6 +225,8 @@ def check_value(name:str, # a parameter name
     if v is None:
         if (r.optional if r else kind is None): return v
         raise PetError(f"{name}=None has the wrong type: {name} takes {_a(kind)}")
+    if not isinstance(v, (str, int, float)):  # bool is an int; a list or dict would reach the notebook as code
+        raise PetError(f"{name}={v!r} is not a plain value: parameters take text, a number, True/False or None")
     if kind is not None and not _kind_ok(v, kind):
         raise PetError(f"{name}={v!r} has the wrong type: {name} takes {'None or ' if r and r.optional else ''}{_a(kind)}")
     if r and r.ok and not r.ok(v): raise PetError(f"{name}={v!r} is out of range: use {r.accepted}")

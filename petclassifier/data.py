@@ -15,9 +15,9 @@ from .fast_data import fast_datablock
 
 # %% auto #0
 __all__ = ['PAT', 'SYNTHETIC_MARKER', 'SYNTHETIC_BREEDS', 'DATA_HELP', 'HUGE_PIXELS', 'SPECIES_COLOURS', 'breed_of', 'species_of',
-           'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files', 'check_images', 'default_workers',
-           'pet_datablock', 'pet_dls', 'files_fingerprint', 'save_data_record', 'load_dls', 'breed_table',
-           'plot_breeds', 'save_breeds']
+           'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files', 'check_images', 'pet_datablock',
+           'default_workers', 'usable_bs', 'pet_dls', 'files_fingerprint', 'save_data_record', 'load_dls',
+           'breed_table', 'plot_breeds', 'save_breeds']
 
 # %% ../nbs/00_data.ipynb #c8606894
 PAT = r'^(.*)_\d+\..*$'
@@ -164,12 +164,6 @@ def check_images(path, # folder of images
                            "them is slow (shrink them to speed up training):" + _examples(huge))
     return files
 
-# %% ../nbs/00_data.ipynb #55015b28
-def default_workers() -> int:
-    "DataLoader workers that work here: up to 4 on Linux, none on other systems or under test runners."
-    if sys.platform != 'linux' or os.getenv('IN_TEST'): return 0
-    return min(4, defaults.cpus)
-
 # %% ../nbs/00_data.ipynb #f3ff4391
 def pet_datablock(valid_pct:float=0.2, # share of images held out for validation
                   seed:int=100, # seed of the random split
@@ -189,17 +183,31 @@ def pet_datablock(valid_pct:float=0.2, # share of images held out for validation
                      item_tfms=Resize(item_size),
                      batch_tfms=aug_transforms(size=size, min_scale=min_scale))
 
+# %% ../nbs/00_data.ipynb #55015b28
+def default_workers() -> int:
+    "DataLoader workers that work here: up to 4 on Linux, none on other systems or under test runners."
+    if sys.platform != 'linux' or os.getenv('IN_TEST'): return 0
+    return min(4, defaults.cpus)
+
+# %% ../nbs/00_data.ipynb #d8fdcf76
+def usable_bs(bs:int, # the batch size asked for
+              n_images:int, # images in the folder
+              valid_pct:float=0.2): # share held out for validation
+    "`bs`, or the number of training images when there are fewer (with a warning): an epoch needs one full batch."
+    check_value('bs', bs)
+    n_train = round(n_images * (1 - valid_pct))
+    if bs <= n_train: return bs
+    warnings.warn(f"bs={bs} is larger than the {n_train} training images: using bs={max(1, n_train)}")
+    return max(1, n_train)
+
 # %% ../nbs/00_data.ipynb #2b806d1c
 def pet_dls(path, # folder of images (checked with `check_images` first)
             bs:int=64, # batch size
             num_workers:int|None=None, # DataLoader workers; None: `default_workers()`
             **kwargs): # the parameters of `pet_datablock` (valid_pct, seed, item_size, size, min_scale, fast_data, image_cache)
     "The tutorial's `DataLoaders` on the images in `path`."
-    check_value('bs', bs); check_value('num_workers', num_workers)
-    n_train = round(len(sorted_image_files(path)) * (1 - kwargs.get('valid_pct', 0.2)))
-    if bs > n_train:
-        warnings.warn(f"bs={bs} is larger than the {n_train} training images: using bs={max(1, n_train)}")
-        bs = max(1, n_train)
+    check_value('num_workers', num_workers)
+    bs = usable_bs(bs, len(sorted_image_files(path)), kwargs.get('valid_pct', 0.2))
     nw = default_workers() if num_workers is None else num_workers
     state = torch.get_rng_state()  # `RandomSplitter(seed=...)` re-seeds torch's global generator: the caller's stream is given back
     try: return pet_datablock(**kwargs).dataloaders(path, bs=bs, num_workers=nw)
@@ -226,10 +234,10 @@ def save_data_record(run_dir, # the run folder
 
 # %% ../nbs/00_data.ipynb #3647ee7f
 def load_dls(run_dir, # the run folder written by 00_data
-             seed:int|None=None, # `set_seed(seed)` first: the stage that trains on them starts its random streams here
+             train_seed:int|None=None, # `set_seed(train_seed)` first: the stage that trains on them starts its random streams here
              **overrides): # pipeline parameters to change (e.g. num_workers=0, bs=16)
     "Rebuild the `DataLoaders` of 00_data from `data.json` in `run_dir`."
-    if seed is not None: set_seed(seed)
+    if train_seed is not None: set_seed(train_seed)
     rec = read_json(artefact(run_dir, 'data', must_exist=True))
     path = Path(rec['path'])
     if not path.is_dir(): raise PetError(f"the data folder {path} recorded in data.json is gone: run 00_data again")

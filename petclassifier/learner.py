@@ -143,7 +143,7 @@ def _drop_stage(path:Path, stage:str):
     "Remove the rows of `stage` from the CSV at `path` (when it exists)."
     if path.exists():
         df = pd.read_csv(path)
-        df[df['stage'] != stage].to_csv(path, index=False)
+        atomic_write(path, lambda tmp: df[df['stage'] != stage].to_csv(tmp, index=False))  # a full disk leaves it whole
 
 # %% ../nbs/01_fit_head.ipynb #659bf0e9
 class RunLogger(Callback):
@@ -293,10 +293,10 @@ def save_stage(learn, # a learner made by `pet_learner`, just trained
 def restore_learner(run_dir, # run folder with data.json, model.json and the saved stage
                     key:str='stage1', # artefact to load: 'stage1' or 'final'
                     stage:str|None='finetune', # stage name for the history log; None: no log
-                    seed:int|None=None, # the run's `train_seed`: first `set_seed(stage_seed(seed, stage))`
+                    train_seed:int|None=None, # the run's seed: first `set_seed(stage_seed(train_seed, stage))`
                     **dls_overrides): # passed to `load_dls`
     "Rebuild the learner of a run folder and load the saved weights `key` into it."
-    if seed is not None: set_seed(stage_seed(seed, stage))  # a seed of its own: the head's would replay its batches
+    if train_seed is not None: set_seed(stage_seed(train_seed, stage))  # a seed of its own: the head's would replay its batches
     dls = load_dls(run_dir, **dls_overrides)
     weights = artefact(run_dir, key, must_exist=True)
     m = read_json(artefact(run_dir, 'model', must_exist=True))

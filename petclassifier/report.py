@@ -189,8 +189,7 @@ def report_blocks(r:dict # output of `load_run`
             for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE]
     B.append(('table', pd.DataFrame(rows)))
     B.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
-                   "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with; it "
-                   "published no figure for its last epoch). "
+                   "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with). "
                    f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
     nbs = st.get('notebooks', {})
     B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=nbs.get(nb, {}).get('status', '-'),

@@ -4,17 +4,18 @@
 
 # %% ../nbs/05_run.ipynb #88e43aff
 from __future__ import annotations
-import os, sys, ast, json, time, difflib, signal, platform, subprocess, socket
+import os, re, sys, ast, json, time, difflib, signal, platform, subprocess, socket
 from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
 
 # %% auto #0
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
-           'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'check_params', 'resolve_params', 'preflight',
-           'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status', 'environment_info', 'RunFailure',
-           'check_kernel', 'execute_notebook', 'start_kernel', 'stop_kernel', 'Interrupted', 'stop_with_parent',
-           'progress_line', 'SeriesProgress', 'run_series', 'resume_series']
+           'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'check_params', 'absolute_data_path',
+           'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status',
+           'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook', 'start_kernel', 'stop_kernel',
+           'Interrupted', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series', 'next_attempt',
+           'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -80,6 +81,15 @@ def check_params(params:dict, # name -> value, to check
     check_lr_order(params.get('lr_lo'), params.get('lr_hi'))
     return params
 
+# %% ../nbs/05_run.ipynb #a15e22ba
+def absolute_data_path(params:dict # parameters, or overrides, of a run
+                      ) -> dict:
+    "`params` with an absolute `data_path` where it, or the `$PETCLASSIFIER_DATA` standing in for it, is relative."
+    p, env = dict(params), os.getenv('PETCLASSIFIER_DATA')
+    v = p.get('data_path') or (env if env and not os.path.isabs(os.path.expanduser(env)) else None)
+    if isinstance(v, str) and v: p['data_path'] = os.path.abspath(os.path.expanduser(v))  # the kernels run elsewhere
+    return p
+
 # %% ../nbs/05_run.ipynb #3ec128dd
 def resolve_params(profile:str='smoke', # a key of `PROFILES`
                    overrides:dict|None=None, # name -> value, from --data and --set
@@ -89,7 +99,7 @@ def resolve_params(profile:str='smoke', # a key of `PROFILES`
         raise PetError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     nb_params = nb_params or notebook_params()
     known = _defaults(nb_params)
-    resolved = {**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)}
+    resolved = absolute_data_path({**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)})
     return resolved, _per_notebook(resolved, nb_params)
 
 # %% ../nbs/05_run.ipynb #538ed60c
@@ -437,6 +447,15 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                            notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
     return _execute_from(run, 0, per_nb, nb_dir, cell_timeout, quiet, kernel, with_tests)
 
+# %% ../nbs/05_run.ipynb #c79b4167
+def next_attempt(nbdir, # a run's notebooks folder
+                 nb:str # a notebook of the series
+                ) -> Path:
+    "The name for keeping `nb`'s executed notebook before it runs again: one attempt after the highest kept."
+    pat = re.compile(rf'{re.escape(nb)}\.attempt-(\d+)\.ipynb')
+    kept = [int(m.group(1)) for p in Path(nbdir).glob(f'{nb}.attempt-*.ipynb') if (m := pat.fullmatch(p.name))]
+    return Path(nbdir)/f'{nb}.attempt-{max(kept, default=0) + 1}.ipynb'
+
 # %% ../nbs/05_run.ipynb #ed94acb4
 def resume_series(run, # run folder of a failed or interrupted run
                   overrides:dict|None=None, # corrections for the notebooks still to run
@@ -459,8 +478,7 @@ def resume_series(run, # run folder of a failed or interrupted run
     for nb in SERIES[start:]:
         old = nbdir/f'{nb}.ipynb'
         if old.exists():
-            n = len(list(nbdir.glob(f'{nb}.attempt-*.ipynb'))) + 1
-            old.rename(nbdir/f'{nb}.attempt-{n}.ipynb')
+            old.rename(next_attempt(nbdir, nb))
     prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes))
     prm['parameters'], prm['per_notebook'] = resolved, per_nb
     write_json(artefact(run, 'params'), prm)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, sys, html, math, time, signal, socket, itertools, statistics, subprocess
 from pathlib import Path
 from .core import *
-from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc
+from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc, absolute_data_path
 from .run import is_run_dir, read_status, Interrupted, STOP_WITH_PARENT
 
 # %% auto #0
@@ -74,7 +74,7 @@ def plan_sweep(profile:str, # a key of `PROFILES`
     nb_params = nb_params or notebook_params()
     runs = []
     for i, c in enumerate(expand_grid(grid, seeds)):
-        overrides = {**sets, **c['config'], SEED: c['seed']}
+        overrides = absolute_data_path({**sets, **c['config'], SEED: c['seed']})  # the runs start in other folders
         try:
             resolved, _ = resolve_params(profile, overrides, nb_params)
             if check: check(resolved)

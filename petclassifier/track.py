@@ -6,12 +6,12 @@
 from __future__ import annotations
 import os, io, sys, csv, math, time, logging, warnings, contextlib
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlunparse
 from .core import *
 
 # %% auto #0
 __all__ = ['TRACKERS', 'DEFAULT_EXPERIMENT', 'TRACKING_ENV', 'INSTALL_HINT', 'STORE_DIR', 'NOT_LOGGED', 'MLFLOW_STATUS',
-           'HTTP_LIMITS', 'require_mlflow', 'default_tracking_uri', 'resolve_tracking_uri', 'local_store',
+           'HTTP_LIMITS', 'require_mlflow', 'default_tracking_uri', 'resolve_tracking_uri', 'public_uri', 'local_store',
            'history_metrics', 'final_metrics', 'run_record', 'bounded_mlflow', 'log_run']
 
 # %% ../nbs/13_track.ipynb #046c9fa9
@@ -44,6 +44,12 @@ def resolve_tracking_uri(uri:str|None=None, # given on the command line (--track
                         ) -> str:
     "The tracking URI to use: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folders."
     return uri or os.getenv(TRACKING_ENV) or default_tracking_uri(runs_dir)
+
+def public_uri(uri:str # an MLflow tracking URI
+              ) -> str:
+    "`uri` without the user name and password it may hold: the form that is printed and stored in a run folder."
+    u = urlparse(uri)
+    return urlunparse(u._replace(netloc=u.netloc.rpartition('@')[2])) if '@' in u.netloc else uri
 
 # %% ../nbs/13_track.ipynb #f2da2ce9
 def local_store(uri:str # an MLflow tracking URI
@@ -135,7 +141,7 @@ def _experiment_id(client, uri:str, name:str) -> str:
 def _earlier_run(client, run:Path, uri:str, experiment_id:str, params:dict) -> tuple:
     "(id of the MLflow run this run folder was logged to, if it can take it again; id of that earlier run or None)."
     t = read_record(artefact(run, 'metrics')).get('tracking') or {}
-    if t.get('uri') != uri or not t.get('run_id'): return None, None
+    if t.get('uri') != public_uri(uri) or not t.get('run_id'): return None, None
     try: old = client.get_run(t['run_id'])
     except Exception: return None, t['run_id']  # deleted for good, or never finished being made
     same = (old.info.experiment_id == experiment_id and old.info.lifecycle_stage == 'active'
@@ -164,7 +170,7 @@ def _log(run:Path, uri:str, experiment:str) -> str:
     if rid is None:
         tags = {'petclassifier.previous_mlflow_run': earlier} if earlier else {}
         rid = client.create_run(eid, run_name=rec['name'], tags=tags).info.run_id
-    update_metrics(run, tracking=dict(uri=uri, experiment=experiment, run_id=rid))
+    update_metrics(run, tracking=dict(uri=public_uri(uri), experiment=experiment, run_id=rid))
     have = client.get_run(rid).data.params
     params = [Param(k, v) for k, v in rec['params'].items() if k not in have]
     ms = int(time.time() * 1000)
@@ -187,7 +193,7 @@ def log_run(run, # a run folder, after the series ended (succeeded, failed or in
     try:
         with bounded_mlflow(uri): return _log(run, uri, experiment)
     except Exception as e:
-        why = ' '.join(str(e).split())[:200] or 'no message'
-        print(f"warning: MLflow tracking to {uri} failed, this run is not logged there ({type(e).__name__}: {why})",
+        why = ' '.join(str(e).replace(urlparse(uri).password or '\0', '***').split())[:200] or 'no message'
+        print(f"warning: MLflow tracking to {public_uri(uri)} failed, this run is not logged there ({type(e).__name__}: {why})",
               file=sys.stderr)
         return None

@@ -40,8 +40,8 @@ def test_the_seed_reaches_the_augmentation(twins, num_workers):
 def _stage_seed(nb, train_seed=42):
     "The seed the training step of notebook `nb` sets: `load_dls(..., seed=train_seed)` in 01, the stage seed of `restore_learner` after it."
     steps = '\n'.join(c for c in (''.join(c['source']) for c in json.loads((ROOT/'nbs'/nb).read_text())['cells']) if c.startswith('#| step'))
-    if re.search(r"load_dls\(run_dir, seed=train_seed\)", steps): return train_seed
-    (stage,) = re.findall(r"restore_learner\(run_dir, 'stage1', stage='(\w+)', seed=train_seed\)", steps)
+    if re.search(r"load_dls\(run_dir, train_seed=train_seed\)", steps): return train_seed
+    (stage,) = re.findall(r"restore_learner\(run_dir, 'stage1', stage='(\w+)', train_seed=train_seed\)", steps)
     return core.stage_seed(train_seed, stage)
 
 def test_stages_do_not_replay_the_heads_first_epoch(pets):

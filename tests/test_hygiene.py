@@ -60,7 +60,7 @@ def test_nbdev_test_skips_the_heavy_steps(nb):
 
 def test_lessons_show_the_tutorials_calls():
     "The run steps of each lesson hold the fastai calls the tutorial teaches, the literal ones runnable."
-    calls = {'00_data': ['DataBlock(blocks=(ImageBlock, CategoryBlock)', 'pets.dataloaders(path, bs=bs)', 'show_batch('],
+    calls = {'00_data': ['DataBlock(blocks=(ImageBlock, CategoryBlock)', 'pets.dataloaders(path, bs=', 'show_batch('],
              '01_fit_head': ['pet_learner(', 'vision_learner(dls, resolve_arch(arch), metrics=error_rate', '.fit_one_cycle(epochs_head', '.unfreeze()'],
              '02_lr_find': ['.unfreeze()', '.lr_find(num_it=num_it'],
              '03_discriminative_finetune': ['.fit_one_cycle(epochs_finetune, lr_max=slice(lr_lo, lr_hi))', '.recorder.plot_loss()',
