@@ -197,22 +197,27 @@ def cmd_run(args) -> int:
     except Interrupted as e:
         print(f"interrupted ({e}): the partial notebook is kept; continue with --resume", file=sys.stderr)
         code, run = EXIT_INTERRUPTED, e.run
-    if run is not None and is_run_dir(run):
-        from petclassifier.report import write_report
-        try: md, htm = write_report(run)
-        except OSError as e:
-            print(f"error: could not write the report ({e.strerror})", file=sys.stderr); return code or EXIT_FAILED
-        tracked = None
-        if track:
-            uri = resolve_tracking_uri(args.tracking_uri, Path(run).parent)
-            if not args.quiet: print(f"logging the run to MLflow: {public_uri(uri)}", flush=True)
-            tracked = log_run(run, uri, args.experiment)  # never raises: a failure is one warning line
-        _summary(run)
-        if tracked: print(f"mlflow: run {tracked} in experiment {args.experiment!r}")
-        card = artefact(run, 'model_card')
-        if code == EXIT_OK and card.exists(): print(f"model card: {card}")
-        print(f"run folder: {run}\nreport: {htm}")  # the path to open comes last
-        if code != EXIT_OK: print(f"continue with: petclassifier run --resume {run}", file=sys.stderr)
+    return _finish_run(run, code, args, track) if run is not None and is_run_dir(run) else code
+
+def _finish_run(run, code:int, args, track:bool) -> int:
+    "After the series: the report, the tracking, the summary and what to do next; returns the exit code."
+    from petclassifier.report import write_report
+    htm, ran = None, code  # `ran`: how the series itself ended
+    try: htm = write_report(run)[1]
+    except (OSError, PetError) as e:  # `atomic_write` turns a full disk into a PetError that says what to do
+        print(f"error: could not write the report ({getattr(e, 'strerror', None) or e})", file=sys.stderr)
+        code = code or EXIT_FAILED
+    tracked = None
+    if track:
+        uri = resolve_tracking_uri(args.tracking_uri, Path(run).parent)
+        if not args.quiet: print(f"logging the run to MLflow: {public_uri(uri)}", flush=True)
+        tracked = log_run(run, uri, args.experiment)  # never raises: a failure is one warning line
+    _summary(run)
+    if tracked: print(f"mlflow: run {tracked} in experiment {args.experiment!r}")
+    card = artefact(run, 'model_card')
+    if code == EXIT_OK and card.exists(): print(f"model card: {card}")
+    print(f"run folder: {run}" + (f"\nreport: {htm}" if htm else ''))  # the path to open comes last
+    if ran != EXIT_OK: print(f"continue with: petclassifier run --resume {run}", file=sys.stderr)
     return code
 
 # %% ../nbs/07_cli.ipynb #dd8c7708

@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'PARAM_RULES', 'PetError',
-           'quiet_pet_errors', 'RunFile', 'artefact', 'atomic_write', 'write_json', 'read_json', 'read_record',
-           'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir', 'synthetic_banner', 'Rule',
-           'check_value', 'check_lr_order', 'stage_seed']
+           'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
+           'read_record', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
+           'synthetic_banner', 'Rule', 'check_value', 'check_lr_order', 'stage_seed']
 
 # %% ../nbs/00_core.ipynb #fd12c5b7
 class PetError(Exception):
@@ -70,6 +70,16 @@ def artefact(run_dir, # the run folder
     p = Path(run_dir)/f.name
     if must_exist and not p.exists():
         raise PetError(f"{p} is missing: run {f.producer or 'petclassifier run'} with run_dir={str(run_dir)!r} first")
+    return p
+
+# %% ../nbs/00_core.ipynb #6bb56f62
+def plain_file(p # a file of a run folder, about to be read or published
+              ) -> Path:
+    "`p` when it is not a symbolic link; a `PetError` naming it otherwise."
+    p = Path(p)
+    if p.is_symlink():
+        raise PetError(f"{p} is a symbolic link: a run folder holds plain files only (a link could publish the file it "
+                       "points to); replace it with the file itself or delete it")
     return p
 
 # %% ../nbs/00_core.ipynb #29fd6d43

@@ -136,11 +136,11 @@ def stage_sources(run, # a run folder
     (docs/'notebooks').mkdir(parents=True); (docs/'api').mkdir()
     nbs = run_notebooks(run)
     titles = {p.stem: notebook_title(p) for p in nbs}
-    for p in nbs: shutil.copy2(p, docs/'notebooks'/p.name)
+    for p in nbs: shutil.copy2(plain_file(p), docs/'notebooks'/p.name)
     (docs/'index.md').write_text(index_page(run, titles))
     (docs/'report.md').write_text(report_page(run))
     for k in FIGURES:
-        if artefact(run, k).is_file(): shutil.copy2(artefact(run, k), docs/RUN_FILES[k].name)
+        if artefact(run, k).is_file(): shutil.copy2(plain_file(artefact(run, k)), docs/RUN_FILES[k].name)
     for m in API_MODULES: (docs/'api'/f'{m}.md').write_text(api_page(m))
     nav = [{'Home': 'index.md'}, {'Lessons': [{f'{nb[:2]} {titles[nb]}': f'notebooks/{nb}.ipynb'} for nb in SERIES]},
            {'Report': 'report.md'}, {'API': [{f'petclassifier.{m}': f'api/{m}.md'} for m in API_MODULES]}]

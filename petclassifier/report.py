@@ -200,7 +200,7 @@ def report_blocks(r:dict # output of `load_run`
     if mc.exists():
         df = pd.read_csv(mc)
         B += [('h2', 'Most confused breeds'), ('table', df) if len(df) else ('p', 'No pair of breeds reached the min_val threshold on this validation set.')]
-    figs = [(artefact(r['run'], k), RUN_FILES[k].title) for k in FIGURES if artefact(r['run'], k).exists()]
+    figs = [(plain_file(artefact(r['run'], k)), RUN_FILES[k].title) for k in FIGURES if artefact(r['run'], k).exists()]
     if figs: B += [('h2', 'Figures')] + [b for p, t in figs for b in (('h3', t), ('img', p))]
     if st.get('status') == 'succeeded': B += [('h2', 'Model card')] + model_card_blocks(r, level=3)
     B += [('h2', 'Parameters'), ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v)) for k, v in sorted(prm.get('parameters', {}).items())]))]
