@@ -182,7 +182,7 @@ def _tracking(args) -> bool:
 def cmd_run(args) -> int:
     track = _tracking(args)  # before anything runs: a missing MLflow costs a second, not a run
     overrides = _parse_sets(args.set)
-    if args.data: overrides['data_path'] = str(Path(args.data).expanduser().resolve())
+    if args.data: overrides['data_path'] = args.data  # made absolute where every value is checked
     _device(args)
     run = None
     try:
@@ -273,7 +273,7 @@ def cmd_sweep(args) -> int:
             sweep, runs = resume_sweep(args.resume, sets, address, say=say, **par)
         else:
             if not args.profile: raise PetError(f"petclassifier sweep needs --profile: one of {', '.join(PROFILES)}")
-            if args.data: sets['data_path'] = str(Path(args.data).expanduser().resolve())
+            if args.data: sets['data_path'] = args.data  # made absolute where every value is checked
             sweep, runs = start_sweep(args.profile, parse_grid(args.grid), args.seeds or SEEDS, sets, args.runs_dir, address, say=say, **par)
     except Interrupted as e:
         where = getattr(e, 'sweep', None)

@@ -11,7 +11,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
-           'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'check_params', 'absolute_data_path',
+           'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path', 'check_params',
            'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status',
            'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook', 'start_kernel', 'stop_kernel',
            'Interrupted', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series', 'next_attempt',
@@ -68,6 +68,16 @@ def parse_value(text:str # a value as typed on the command line
     try: return ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError): return text
 
+# %% ../nbs/05_run.ipynb #a15e22ba
+def absolute_data_path(params:dict, # parameters, or overrides, of a run
+                       env:bool=False # also a relative `$PETCLASSIFIER_DATA` standing in for a missing `data_path`
+                      ) -> dict:
+    "`params` with `data_path` absolute where it is relative: the kernels run in the run folder, not here."
+    p, var = dict(params), os.getenv('PETCLASSIFIER_DATA') if env else None
+    v = p.get('data_path') or (var if var and not os.path.isabs(os.path.expanduser(var)) else None)
+    if isinstance(v, str) and v: p['data_path'] = os.path.abspath(os.path.expanduser(v))
+    return p
+
 # %% ../nbs/05_run.ipynb #8a303362
 def check_params(params:dict, # name -> value, to check
                  known:dict): # name -> default, all parameters of the series
@@ -79,16 +89,7 @@ def check_params(params:dict, # name -> value, to check
             raise PetError(f"unknown parameter {name!r}{hint}: known parameters are {', '.join(sorted(known))}")
         check_value(name, v, None if known[name] is None else type(known[name]))
     check_lr_order(params.get('lr_lo'), params.get('lr_hi'))
-    return params
-
-# %% ../nbs/05_run.ipynb #a15e22ba
-def absolute_data_path(params:dict # parameters, or overrides, of a run
-                      ) -> dict:
-    "`params` with an absolute `data_path` where it, or the `$PETCLASSIFIER_DATA` standing in for it, is relative."
-    p, env = dict(params), os.getenv('PETCLASSIFIER_DATA')
-    v = p.get('data_path') or (env if env and not os.path.isabs(os.path.expanduser(env)) else None)
-    if isinstance(v, str) and v: p['data_path'] = os.path.abspath(os.path.expanduser(v))  # the kernels run elsewhere
-    return p
+    return absolute_data_path(params)  # every override passes here: runs, resumes and sweeps
 
 # %% ../nbs/05_run.ipynb #3ec128dd
 def resolve_params(profile:str='smoke', # a key of `PROFILES`
@@ -99,7 +100,7 @@ def resolve_params(profile:str='smoke', # a key of `PROFILES`
         raise PetError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     nb_params = nb_params or notebook_params()
     known = _defaults(nb_params)
-    resolved = absolute_data_path({**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)})
+    resolved = absolute_data_path({**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)}, env=True)
     return resolved, _per_notebook(resolved, nb_params)
 
 # %% ../nbs/05_run.ipynb #538ed60c

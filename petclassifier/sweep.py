@@ -74,7 +74,7 @@ def plan_sweep(profile:str, # a key of `PROFILES`
     nb_params = nb_params or notebook_params()
     runs = []
     for i, c in enumerate(expand_grid(grid, seeds)):
-        overrides = absolute_data_path({**sets, **c['config'], SEED: c['seed']})  # the runs start in other folders
+        overrides = absolute_data_path({**sets, **c['config'], SEED: c['seed']}, env=True)  # the runs start in other folders
         try:
             resolved, _ = resolve_params(profile, overrides, nb_params)
             if check: check(resolved)
