@@ -1,5 +1,6 @@
-"""Wall time of `petclassifier predict RUN <images> --json` as a user runs it (a new Python process), and where the
-time goes: importing, loading export.pkl, checking the images, and the inference itself. Prints name=value lines;
+"""Wall time of `petclassifier predict RUN <images> --json` as a user runs it (a new Python process), with each engine:
+`onnx` (model.onnx through ONNX Runtime, no PyTorch) and `fastai` (export.pkl), their agreement, and where the fastai
+engine's time goes: importing, loading export.pkl, checking the images, and the inference itself. Prints name=value lines;
 on a shared machine, compare the CPU seconds (and the load average printed last) as well as the wall time.
 
     .venv/bin/python bench/predict.py --run runs/<a run folder>   # a run you have
@@ -80,22 +81,29 @@ def main():
     tmp, sample = Path(tempfile.mkdtemp(prefix='bench-predict-')), sample_dir()
     run = Path(a.run).resolve() if a.run else make_run(tmp, sample)
     images = pick_images(a.n, sample, tmp)
-    walls, cpus = [], []
+    engines = ['onnx', 'fastai'] if (run/'model.onnx').is_file() else ['fastai']  # runs made before the export: fastai only
+    walls, cpus, recs = {e: [] for e in engines}, {e: [] for e in engines}, {}
     for _ in range(a.repeat):
-        t0, c0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
-        r = subprocess.run([sys.executable, '-m', 'petclassifier', 'predict', str(run), *images, '--json'],
-                           capture_output=True, text=True, env=ENV, cwd=tmp)  # not the checkout: `-m` would import it from there
-        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        walls.append(time.time() - t0); cpus.append(c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
-        if r.returncode: sys.exit(f"predict failed:\n{r.stderr[-3000:]}")
-        recs = [json.loads(l) for l in r.stdout.splitlines()]
-        if [x['path'] for x in recs] != images: sys.exit("predict did not answer one line per image, in order")
+        for e in engines:
+            t0, c0 = time.time(), resource.getrusage(resource.RUSAGE_CHILDREN)
+            r = subprocess.run([sys.executable, '-m', 'petclassifier', 'predict', str(run), *images, '--json', '--engine', e],
+                               capture_output=True, text=True, env=ENV, cwd=tmp)  # not the checkout: `-m` would import it from there
+            c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            walls[e].append(time.time() - t0); cpus[e].append(c1.ru_utime - c0.ru_utime + c1.ru_stime - c0.ru_stime)
+            if r.returncode: sys.exit(f"predict --engine {e} failed:\n{r.stderr[-3000:]}")
+            recs[e] = [json.loads(l) for l in r.stdout.splitlines()]
+            if [x['path'] for x in recs[e]] != images: sys.exit("predict did not answer one line per image, in order")
     b = subprocess.run([sys.executable, '-c', BREAKDOWN, str(run), *images], capture_output=True, text=True, env=ENV, cwd=tmp)
     if b.returncode: sys.exit(f"breakdown failed:\n{b.stderr[-3000:]}")
     bd = json.loads(b.stdout.splitlines()[-1])
     print(f"run={run} images={len(images)} from={Path(images[0]).parent} petclassifier={Path(bd.pop('petclassifier')).parent}")
-    print(f"predict_{len(images)}_wall_s={min(walls):.2f}")
-    print(f"predict_{len(images)}_cpu_s={min(cpus):.2f}")  # user + system time of the command: less sensitive to a busy machine
+    for e in engines:
+        print(f"{e}_wall_s={min(walls[e]):.2f}")
+        print(f"{e}_cpu_s={min(cpus[e]):.2f}")  # user + system time of the command: less sensitive to a busy machine
+    if len(engines) == 2:
+        same = sum(o['breed'] == f['breed'] for o, f in zip(recs['onnx'], recs['fastai']))
+        print(f"engines_same_breed={same}/{len(images)}")
+        print(f"engines_max_prob_diff={max(abs(o['probability'] - f['probability']) for o, f in zip(recs['onnx'], recs['fastai'])):.5f}")
     for k, v in bd.items(): print(f"{k}={v:.3f}")
     try: print(f"load_avg_1min={os.getloadavg()[0]:.2f} cpus={os.cpu_count()}")
     except OSError: pass

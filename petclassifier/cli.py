@@ -14,25 +14,12 @@ from .core import *
 from .run import *
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
+from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict_batch', 'predict', 'parser', 'cmd_run',
-           'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_docs', 'cmd_sweep', 'main', 'console']
-
-# %% ../nbs/07_cli.ipynb #df551fed
-def _in_run_folder(p:Path) -> bool:
-    d = p.parent
-    return is_run_dir(d) or (artefact(d, 'data').exists() and artefact(d, 'model').exists())
-
-# %% ../nbs/07_cli.ipynb #c2a092e7
-def _top_record(path, # the image
-                probs, # its probabilities, one per breed of `vocab`
-                vocab:list, # the breeds
-                top:int) -> dict: # how many breeds to keep
-    "One line of `predict`'s answer: path, best breed, its probability and the `top` best (probabilities rounded to 4 places)."
-    vals, idx = probs.topk(min(top, len(vocab)))
-    best = [(vocab[j], round(float(v), 4)) for v, j in zip(vals, idx)]
-    return dict(path=str(path), breed=best[0][0], probability=best[0][1], top=best)
+__all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict_batch', 'predict', 'parser',
+           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_export', 'cmd_docs', 'cmd_sweep', 'main',
+           'console']
 
 # %% ../nbs/07_cli.ipynb #d5dd98cd
 def predict_batch(learn, # a loaded learner (from `load_learner`)
@@ -44,22 +31,29 @@ def predict_batch(learn, # a loaded learner (from `load_learner`)
     vocab = list(learn.dls.vocab)
     dl = learn.dls.test_dl(list(images), num_workers=num_workers)
     with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
-    return [_top_record(i, p, vocab, top) for i, p in zip(images, probs)]
+    return [top_record(i, p, vocab, top) for i, p in zip(images, probs)]
 
 # %% ../nbs/07_cli.ipynb #10feaec9
-def predict(model, # export.pkl, or the run folder holding it
-            images:list, # image files
-            top:int=1, # how many breeds to return per image
-            trust:bool=False): # load a pickle from outside a run folder
-    "Top breeds and probabilities for each image: a list of dicts (path, breed, probability, top)."
-    from PIL import Image
+ENGINES = ('auto', 'onnx', 'fastai')  # auto: the ONNX export when the run has one, else export.pkl
+
+def _model_for(model, engine:str) -> tuple:
+    "`(engine, path)` that `predict` uses for `model`: the folder of an ONNX export, or an export.pkl."
+    if engine not in ENGINES: raise PetError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
     p = Path(model)
-    if p.is_dir(): p = artefact(p, 'export')
-    if not p.is_file(): raise PetError(f"model {p} does not exist: pass a run folder or its export.pkl")
-    if not trust and not _in_run_folder(p):
-        raise PetError(f"{p} is not inside a run folder: export.pkl is a pickle and loading it runs code; "
-                       "pass --trust only if you know where the file comes from")
-    if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
+    folder = p if p.is_dir() else p.parent
+    onnx = all((folder/f).is_file() for f in INFERENCE_FILES.values())
+    if engine == 'auto': engine = 'onnx' if onnx and (p.is_dir() or p.suffix == '.onnx') else 'fastai'
+    if engine == 'onnx':
+        if not onnx: raise PetError(f"{folder} has no ONNX export ({' and '.join(INFERENCE_FILES.values())}): "
+                                    f"run 'petclassifier export {folder}', or use --engine fastai")
+        return 'onnx', folder
+    pkl = artefact(p, 'export') if p.is_dir() else p
+    if not pkl.is_file(): raise PetError(f"model {pkl} does not exist: pass a run folder or its export.pkl")
+    return 'fastai', pkl
+
+def _check_images(images:list):
+    "A `PetError` naming the images that are missing or not readable, before any model is loaded."
+    from PIL import Image
     missing = [str(i) for i in images if not Path(i).is_file()]
     if missing: raise PetError(f"image(s) not found: {', '.join(missing)}")
     unreadable = []
@@ -68,6 +62,21 @@ def predict(model, # export.pkl, or the run folder holding it
             with Image.open(i) as im: im.verify()
         except Exception: unreadable.append(str(i))
     if unreadable: raise PetError(f"not readable image(s): {', '.join(unreadable)}: pass JPEG or PNG files")
+
+# %% ../nbs/07_cli.ipynb #67e6bc4e
+def predict(model, # a run folder, its model.onnx, or an export.pkl
+            images:list, # image files
+            top:int=1, # how many breeds to return per image
+            trust:bool=False, # load an export.pkl that this user's runs did not sign
+            engine:str='auto'): # 'onnx' (ONNX Runtime, no PyTorch), 'fastai' (export.pkl), or 'auto'
+    "Top breeds and probabilities for each image: a list of dicts (path, breed, probability, top)."
+    engine, p = _model_for(model, engine)
+    if engine == 'fastai' and not trust and (why := verify_model(p)):
+        raise PetError(f"{p} was not written by your runs: {why}. export.pkl is a pickle and loading it runs code; "
+                       "pass --trust only if you know where the file comes from")
+    if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
+    _check_images(images)
+    if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)  # an ONNX file is data: no trust needed
     from fastai.learner import load_learner
     try: learn = load_learner(p, cpu=True)
     except Exception as e:
@@ -133,12 +142,17 @@ def parser() -> argparse.ArgumentParser:
                    help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
     c.add_argument('--allow-different-data', action='store_true', help='compare runs that validated on different images anyway')
     c.add_argument('--json', action='store_true', help='print the comparison as JSON')
-    p = sub.add_parser('predict', help="classify images with a run's export.pkl")
-    p.add_argument('model', help='export.pkl, or the run folder holding it')
+    p = sub.add_parser('predict', help="classify images with a run's model (its ONNX export, else export.pkl)")
+    p.add_argument('model', help='a run folder, its model.onnx, or an export.pkl')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--top', type=int, default=1, help='breeds to show per image (default 1)')
     p.add_argument('--json', action='store_true', help='one JSON object per line')
-    p.add_argument('--trust', action='store_true', help='allow an export.pkl from outside a run folder (it runs code when loaded)')
+    p.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign (loading a pickle runs its code)')
+    p.add_argument('--engine', choices=ENGINES, default='auto', help="onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto (default): onnx when the run has an export")
+    x = sub.add_parser('export', help="export a run's model to ONNX again, checked against fastai on its validation images")
+    x.add_argument('run', help='a run folder whose series reached 03_discriminative_finetune')
+    x.add_argument('--out', help='folder for model.onnx and inference.json (default: the run folder)')
+    x.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign (loading a pickle runs its code)')
     d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
     d.add_argument('run', help='a run folder')
     d.add_argument('--out', help='folder for the site (default RUN/site); must be new, empty or an earlier site')
@@ -195,8 +209,10 @@ def cmd_run(args) -> int:
         print(f"error: {e}", file=sys.stderr)
         code, run = (EXIT_USAGE if e.info.get('type') == 'PetError' else EXIT_FAILED), e.run
     except Interrupted as e:
-        print(f"interrupted ({e}): the partial notebook is kept; continue with --resume", file=sys.stderr)
-        code, run = EXIT_INTERRUPTED, e.run
+        run = getattr(e, 'run', None)  # None: stopped before the run folder was made
+        print(f"interrupted ({e}): " + ("the partial notebook is kept; continue with --resume" if run else
+              f"before {args.resume} changed" if args.resume else "before the run folder was made"), file=sys.stderr)
+        code = EXIT_INTERRUPTED
     return _finish_run(run, code, args, track) if run is not None and is_run_dir(run) else code
 
 def _finish_run(run, code:int, args, track:bool) -> int:
@@ -245,10 +261,19 @@ def cmd_compare(args) -> int:
 
 # %% ../nbs/07_cli.ipynb #105c6b71
 def cmd_predict(args) -> int:
-    for r in predict(args.model, args.images, top=args.top, trust=args.trust):
+    for r in predict(args.model, args.images, top=args.top, trust=args.trust, engine=args.engine):
         if args.json: print(json.dumps(r))
         elif args.top == 1: print(f"{r['path']}\t{r['breed']}\t{r['probability']:.4f}")
         else: print(f"{r['path']}\t" + '\t'.join(f"{b} {p:.4f}" for b, p in r['top']))
+    return EXIT_OK
+
+def cmd_export(args) -> int:
+    from petclassifier.deploy import export_run
+    m = export_run(args.run, args.out, trust=args.trust)
+    p = m['parity']
+    print(f"parity on {p['images']} validation images: top-1 agreement {p['top1_agreement']:.2%}, "
+          f"largest probability difference {p['max_prob_diff']:.2g} (tolerance {p['tol']:g})")
+    print(f"model: {Path(args.out or args.run)/INFERENCE_FILES['model']}")
     return EXIT_OK
 
 # %% ../nbs/07_cli.ipynb #f6f3df75
@@ -293,12 +318,12 @@ def main(argv:list|None=None # arguments (default sys.argv[1:])
     "Entry point of the `petclassifier` command; returns (and, as a script, exits with) the status."
     args = parser().parse_args(argv)
     try: return {'run': cmd_run, 'history': cmd_history, 'compare': cmd_compare, 'predict': cmd_predict,
-                 'docs': cmd_docs, 'sweep': cmd_sweep}[args.cmd](args)
+                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export}[args.cmd](args)
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         print("interrupted", file=sys.stderr); return EXIT_INTERRUPTED
     except OSError as e:
         if args.debug: traceback.print_exc()

@@ -4,15 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #38fca700
 from __future__ import annotations
-import os, sys, json, math, shutil, hashlib, tempfile
+import os, sys, json, math, hmac, shutil, hashlib, secrets, tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'PARAM_RULES', 'PetError',
            'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
-           'read_record', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
-           'synthetic_banner', 'Rule', 'check_value', 'check_lr_order', 'stage_seed']
+           'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
+           'config_dir', 'model_key', 'sign_model', 'verify_model', 'synthetic_banner', 'Rule', 'check_value',
+           'check_lr_order', 'stage_seed']
 
 # %% ../nbs/00_core.ipynb #fd12c5b7
 class PetError(Exception):
@@ -48,13 +50,15 @@ RUN_FILES = dict(
     progress=RunFile('progress.jsonl', '01_fit_head'),
     lr_json=RunFile('lr.json', '02_lr_find'), lr_png=RunFile('lr_find.png', '02_lr_find', 'Learning-rate finder'),
     final=RunFile('perfecto.pth', '03_discriminative_finetune'), export=RunFile('export.pkl', '03_discriminative_finetune'),
+    export_sig=RunFile('export.pkl.sig', '03_discriminative_finetune'),
+    onnx=RunFile('model.onnx', '03_discriminative_finetune'), onnx_meta=RunFile('inference.json', '03_discriminative_finetune'),
     loss_png=RunFile('loss.png', '03_discriminative_finetune', 'Loss over the whole training'),
     confusion=RunFile('confusion_matrix.png', '04_interpret', 'Confusion matrix'),
     most_confused=RunFile('most_confused.csv', '04_interpret'),
     top_losses=RunFile('top_losses.png', '04_interpret', 'Top losses'), per_breed=RunFile('per_breed.csv', '04_interpret'),
     metrics=RunFile('metrics.json', None), params=RunFile('params.json', None),
     environment=RunFile('environment.json', None), status=RunFile('status.json', None),
-    kernel_log=RunFile('kernels.log', None),
+    kernel_log=RunFile('kernels.log', None), lock=RunFile('run.lock', None),
     report_md=RunFile('report.md', None), report_html=RunFile('report.html', None),
     model_card=RunFile('model_card.md', None),
     notebooks=RunFile('notebooks', None), site=RunFile('site', 'petclassifier docs'))
@@ -140,6 +144,24 @@ def read_record(path) -> dict: # JSON file that may be missing or damaged (a run
     try: return read_json(path)
     except PetError: return {}
 
+# %% ../nbs/00_core.ipynb #a416807d
+@contextmanager
+def folder_lock(path # the lock file, inside the folder to hold (`run.lock` of a run folder)
+               ):
+    "Hold `path` exclusively while the block runs; a `PetError` naming the holder's pid when another process does."
+    try: import fcntl
+    except ImportError: yield; return  # no flock on this system: nothing to hold
+    path = Path(path)
+    f = open(path, 'a+')
+    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.seek(0); pid = f.read().strip() or '?'; f.close()
+        raise PetError(f"{path.parent} is still running (pid {pid}): wait for it to end, or stop it (kill {pid}) and try again") from None
+    try:
+        f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
+        yield path
+    finally: f.close()  # closing releases the lock
+
 # %% ../nbs/00_core.ipynb #b8313189
 METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'best_finetune_error_rate', 'species_error_rate', 'tta_error_rate')  # the headline numbers of a run (TTA: when measured)
 
@@ -177,6 +199,55 @@ def cache_dir(sub:str|None=None # sub-folder, e.g. 'images' or 'weights'
     base = os.getenv('PETCLASSIFIER_CACHE') or Path(os.getenv('XDG_CACHE_HOME') or '~/.cache')/'petclassifier'
     base = Path(base).expanduser()
     return base/sub if sub else base
+
+# %% ../nbs/00_core.ipynb #43284d4f
+def config_dir() -> Path:
+    "The per-user settings folder: $PETCLASSIFIER_CONFIG, else $XDG_CONFIG_HOME/petclassifier (~/.config/petclassifier)."
+    base = os.getenv('PETCLASSIFIER_CONFIG') or Path(os.getenv('XDG_CONFIG_HOME') or '~/.config')/'petclassifier'
+    return Path(base).expanduser()
+
+def model_key() -> bytes:
+    "This user's key for signing model files, made on first use (mode 0600); a `PetError` when others can read it."
+    p = config_dir()/'model.key'
+    if not p.exists():
+        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=p.parent)  # mode 0600
+        with os.fdopen(fd, 'wb') as f: f.write(secrets.token_bytes(32))
+        try: os.link(tmp, p)  # atomic, and never over a key another process made meanwhile
+        except FileExistsError: pass
+        finally: os.unlink(tmp)
+    if p.stat().st_mode & 0o077: raise PetError(f"{p} can be read by other users, who could then sign models as you: chmod 600 {p}")
+    return p.read_bytes()
+
+# %% ../nbs/00_core.ipynb #75715f09
+def _hmac(path:Path, key:bytes) -> str:
+    h = hmac.new(key, digestmod='sha256')
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()
+
+def _key_id(key:bytes) -> str: return hashlib.sha256(b'petclassifier key id\0' + key).hexdigest()[:16]
+
+def sign_model(path # a model file this user's run just wrote
+              ) -> Path:
+    "Write `path`.sig: the HMAC-SHA256 of the file under `model_key()`; returns the signature's path."
+    path, key = Path(path), model_key()
+    return write_json(path.with_name(path.name + '.sig'), dict(algorithm='hmac-sha256', file=path.name,
+                                                             digest=_hmac(path, key), key_id=_key_id(key)))
+
+def verify_model(path # a model file about to be loaded
+                ) -> str|None:
+    "None when `path` carries a valid signature of this user's key; else why not, in words."
+    path = Path(path)
+    sig = path.with_name(path.name + '.sig')
+    if not sig.is_file(): return f"it has no signature ({sig.name} is missing)"
+    try: s = json.loads(sig.read_text())
+    except (ValueError, UnicodeDecodeError): return f"its signature {sig.name} is damaged"
+    if not isinstance(s, dict) or s.get('algorithm') != 'hmac-sha256': return f"its signature {sig.name} is not one this project writes"
+    key = model_key()
+    if s.get('key_id') != _key_id(key): return "it was signed with another key (another user or machine)"
+    if not hmac.compare_digest(str(s.get('digest')), _hmac(path, key)): return "it changed after it was signed"
+    return None
 
 # %% ../nbs/00_core.ipynb #88981d4f
 SYNTHETIC_WARNING = ("SYNTHETIC DATA: generated stand-in images, not Oxford-IIIT Pet photographs; "

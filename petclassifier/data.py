@@ -14,10 +14,10 @@ from .core import *
 from .fast_data import fast_datablock
 
 # %% auto #0
-__all__ = ['PAT', 'SYNTHETIC_MARKER', 'SYNTHETIC_BREEDS', 'DATA_HELP', 'HUGE_PIXELS', 'SPECIES_COLOURS', 'breed_of', 'species_of',
-           'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files', 'check_images', 'pet_datablock',
-           'default_workers', 'usable_bs', 'pet_dls', 'files_fingerprint', 'save_data_record', 'load_dls',
-           'breed_table', 'plot_breeds', 'save_breeds']
+__all__ = ['PAT', 'SYNTHETIC_MARKER', 'SYNTHETIC_BREEDS', 'DATA_HELP', 'HUGE_PIXELS', 'NOT_IN_BREEDS', 'SPECIES_COLOURS',
+           'breed_of', 'species_of', 'make_synthetic_pets', 'is_synthetic', 'find_data', 'sorted_image_files',
+           'check_images', 'pet_datablock', 'default_workers', 'usable_bs', 'pet_dls', 'files_fingerprint',
+           'save_data_record', 'load_dls', 'breed_table', 'plot_breeds', 'save_breeds']
 
 # %% ../nbs/00_data.ipynb #c8606894
 PAT = r'^(.*)_\d+\..*$'
@@ -134,14 +134,19 @@ def _examples(files, n:int=10) -> str:
     return '\n    ' + '\n    '.join(str(f) for f in files[:n]) + more
 
 # %% ../nbs/00_data.ipynb #a60a2e4c
+NOT_IN_BREEDS = '<>"'  # characters refused in a breed name: breeds are shown in reports and web pages
+
 def _image_problems(files, kinds, min_per_breed:int) -> list:
     "The problems of an image folder, in words: mis-named files, unreadable ones, rare breeds, a single breed."
     bad_names = [f for f in files if breed_of(f.name) is None]
+    markup = [f for f in files if set(breed_of(f.name) or '') & set(NOT_IN_BREEDS)]
     unreadable = [f for f, k in zip(files, kinds) if k == 'unreadable']
     counts = pd.Series([breed_of(f.name) for f in files if breed_of(f.name) and f not in unreadable], dtype=object).value_counts()
     rare = counts[counts < min_per_breed]
     out = []
     if bad_names: out.append(f"{len(bad_names)} file name(s) do not match <breed>_<number>.<ext> (rename them or move them out):" + _examples(bad_names))
+    if markup: out.append(f"{len(markup)} file name(s) give a breed with one of {' '.join(NOT_IN_BREEDS)} in it, which a breed "
+                          "name never has and a report or web page would read as markup (rename them):" + _examples(markup))
     if unreadable: out.append(f"{len(unreadable)} file(s) are not readable images (corrupt, empty or not an image; delete or replace them):" + _examples(unreadable))
     if len(rare): out.append(f"{len(rare)} breed(s) have fewer than {min_per_breed} images (add images or remove the breed):" + _examples([f"{b}: {n} image(s)" for b, n in rare.items()]))
     if not out and len(counts) < 2: out.append(f"only {len(counts)} breed found ({', '.join(counts.index)}): a classifier needs at least 2 breeds")

@@ -11,7 +11,7 @@ from .run import SERIES, is_run_dir
 
 # %% auto #0
 __all__ = ['SITE_STAMP', 'API_MODULES', 'run_notebooks', 'check_out_dir', 'notebook_title', 'api_entry', 'api_page', 'index_page',
-           'report_page', 'mkdocs_config', 'stage_sources', 'build_site']
+           'report_page', 'mkdocs_config', 'stage_sources', 'publish_site', 'build_site']
 
 # %% ../nbs/12_docs.ipynb #9471ef5c
 def run_notebooks(run # a run folder
@@ -50,7 +50,7 @@ def notebook_title(path # a notebook file
     return Path(path).stem
 
 # %% ../nbs/12_docs.ipynb #1606a58e
-API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'run', 'report', 'docs', 'cli']
+API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'run', 'report', 'docs', 'cli']
 
 def _cell(s) -> str: return str(s).replace('|', '\\|').replace('\n', ' ')
 
@@ -83,7 +83,10 @@ def api_page(module:str # a module of petclassifier, e.g. 'core'
     return '\n\n'.join(p for p in parts + [api_entry(n, getattr(m, n)) for n in defs] if p) + '\n'
 
 # %% ../nbs/12_docs.ipynb #e9763673
-def _num(v) -> str: return '–' if v is None else f'{v:.4f}' if isinstance(v, float) else str(v)
+def _num(v) -> str:
+    "A table cell of the home page: `md_escape`d, pipes too."
+    from petclassifier.report import md_escape
+    return '–' if v is None else md_escape(f'{v:.4f}' if isinstance(v, float) else v).replace('|', '\\|')
 
 def index_page(run, # a run folder
                titles:dict # notebook name (e.g. '00_data') -> its title
@@ -97,14 +100,14 @@ def index_page(run, # a run folder
            "training a new head on a pretrained network, the learning-rate finder, discriminative fine-tuning, and "
            "interpreting the errors. Each lesson below is the notebook as this run executed it, outputs and figures included."]
     if r['data'].get('synthetic'): out.append(f"!!! warning \"Synthetic data\"\n    {SYNTHETIC_WARNING}.")
-    out.append(f"Profile **{st.get('profile', '?')}**, status **{st.get('status', '?')}**, finished {st.get('finished') or '–'}.")
+    out.append(f"Profile **{_num(st.get('profile', '?'))}**, status **{_num(st.get('status', '?'))}**, finished {_num(st.get('finished'))}.")
     out.append("## Error rates\n\n| metric | this run | tutorial (resnet34, full dataset) |\n|---|---|---|\n" +
                '\n'.join(f"| {k} | {_num(m.get(k))} | {_num(TUTORIAL_REFERENCE.get(k))} |" for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE))
     out.append("## Lessons\n\n" + '\n'.join(f"{i}. [{titles[nb]}](notebooks/{nb}.ipynb) (`{nb}`)" for i, nb in enumerate(SERIES, 1)))
     out.append("The [report](report.md) gathers the run's figures, parameters and timings; the API pages describe the library.")
     rows = [('python', env.get('python')), ('device', env.get('device')), ('platform', env.get('platform')),
             *env.get('versions', {}).items(), ('git commit', env.get('git_commit'))]
-    out.append("## Environment\n\n| item | value |\n|---|---|\n" + '\n'.join(f"| {k} | {_num(v)} |" for k, v in rows))
+    out.append("## Environment\n\n| item | value |\n|---|---|\n" + '\n'.join(f"| {_num(k)} | {_num(v)} |" for k, v in rows))
     return '\n\n'.join(out) + '\n'
 
 # %% ../nbs/12_docs.ipynb #7779b8f0
@@ -148,6 +151,38 @@ def stage_sources(run, # a run folder
     cfg.write_text(yaml.safe_dump(mkdocs_config(nav, f'petclassifier run {run.name}'), sort_keys=False))
     return cfg
 
+# %% ../nbs/12_docs.ipynb #7cf8af44
+def _site_files(folder:Path) -> list:
+    "The files under `folder`, as sorted relative POSIX paths, the stamp left out."
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file() and p.name != SITE_STAMP)
+
+def _earlier_build(out:Path, new:list) -> list:
+    "The files the build before wrote into `out` (by its stamp), each one inside `out`."
+    stamp = read_json(out/SITE_STAMP) if (out/SITE_STAMP).is_file() else {}
+    files = stamp.get('files', [f for f in new if (out/f).is_file()])  # a stamp without its list: same names only
+    root = out.resolve()
+    return [f for f in files if isinstance(f, str) and (out/f).resolve().is_relative_to(root)]
+
+# %% ../nbs/12_docs.ipynb #2181dbd3
+def publish_site(site, # a freshly built site folder
+                 out, # where it goes: absent, empty or an earlier build (`check_out_dir`)
+                 **stamp): # what the stamp records besides the files (the run, the time)
+    "Move `site` into `out`, deleting only the files the previous build listed; returns `out`."
+    site, out = Path(site), check_out_dir(out)
+    new = _site_files(site)
+    old = _earlier_build(out, new) if out.is_dir() else []
+    clash = [f for f in new if (out/f).exists() and f not in old]
+    if clash: raise PetError(f"--out {out} holds {clash[0]}, which the site would replace and no earlier build wrote: "
+                             "move it away or choose another folder")
+    for f in old: (out/f).unlink(missing_ok=True)
+    for d in sorted({(out/f).parent for f in old}, key=lambda p: -len(p.parts)):  # folders the old build left empty
+        while d != out and d.is_dir() and not any(d.iterdir()): d.rmdir(); d = d.parent
+    for f in new:
+        (out/f).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(site/f, out/f)
+    write_json(out/SITE_STAMP, dict(stamp, files=new))
+    return out
+
 # %% ../nbs/12_docs.ipynb #66b45fc0
 def build_site(run, # a run folder
                out=None # folder for the site (default RUN/site): absent, empty or an earlier build
@@ -172,10 +207,6 @@ def build_site(run, # a run folder
         build(load_config(str(cfg)))
         site = work/'src'/'site'
         (site/'404.html').unlink(missing_ok=True)  # a server's error page: its links start at the server's root, not here
-        write_json(site/SITE_STAMP, dict(run=str(run.resolve()), built=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())))
-        if out.exists():
-            check_out_dir(out)
-            shutil.rmtree(out)
-        os.replace(site, out)
+        publish_site(site, out, run=str(run.resolve()), built=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     finally: shutil.rmtree(work, ignore_errors=True)
     return out

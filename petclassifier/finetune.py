@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 from fastai.vision.all import *
 from .core import *
 from .learner import RunLogger, ProgressLog, record_stage, epoch_errors
+from .deploy import export_onnx
 
 # %% auto #0
 __all__ = ['plot_training_loss', 'export_learner', 'record_final']
@@ -43,16 +44,20 @@ def plot_training_loss(run_dir # run folder with losses.csv and history.csv
 # %% ../nbs/03_discriminative_finetune.ipynb #02fff9f8
 def export_learner(learn # the trained learner
                   ) -> Path:
-    "`learn.export()` into the run folder's `export.pkl`, without the training loggers; returns the path."
+    "`learn.export()` into the run folder's `export.pkl`, signed (`sign_model`), without the training loggers; returns the path."
     logger = learn.cbs.filter(risinstance((RunLogger, ProgressLog)))
     learn.remove_cbs(logger)
-    try: return atomic_write(artefact(learn.path, 'export'), learn.export)
+    try: p = atomic_write(artefact(learn.path, 'export'), learn.export)
     finally: learn.add_cbs(logger)
+    sign_model(p)
+    return p
 
 # %% ../nbs/03_discriminative_finetune.ipynb #3915a5ef
 def record_final(learn, # the fine-tuned learner, saved as the run folder's perfecto.pth
                  **metrics): # the stage's settings worth recording (epochs_finetune, lr_lo, lr_hi)
-    "`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner`; returns the path of export.pkl."
+    "`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner` and `export_onnx`; returns the path of export.pkl."
     if errors := epoch_errors(learn): metrics['best_finetune_error_rate'] = min(errors)  # the tutorial's published 5.8 % is such a best epoch
     record_stage(learn, 'final', **metrics)
-    return export_learner(learn)
+    p = export_learner(learn)
+    export_onnx(learn, learn.path, list(learn.dls.valid.items), run=str(Path(learn.path).resolve()))
+    return p

@@ -14,8 +14,8 @@ from .run import SERIES, is_run_dir
 
 # %% auto #0
 __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',
-           'worst_breeds', 'model_card_blocks', 'report_blocks', 'md_table', 'render_markdown', 'render_html',
-           'write_report', 'run_history', 'plot_history']
+           'worst_breeds', 'model_card_blocks', 'report_blocks', 'md_escape', 'md_inline', 'md_table',
+           'render_markdown', 'render_html', 'write_report', 'run_history', 'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
 TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
@@ -209,25 +209,35 @@ def report_blocks(r:dict # output of `load_run`
     flat.update({f"{k} version": v for k, v in env.get('versions', {}).items()})
     return B + [('h2', 'Environment'), ('table', pd.DataFrame([dict(item=k, value=_fmt(v)) for k, v in flat.items()]))]
 
-# %% ../nbs/06_report.ipynb #e2d8f9a9
+# %% ../nbs/06_report.ipynb #ffce6416
+def md_escape(s) -> str:
+    "`s` as Markdown that renders as exactly this text: no raw HTML, no link, no image."
+    s = str(s).replace('\\', '\\\\').replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    return s.replace('[', '\\[').replace(']', '\\]')
+
+def md_inline(s:str) -> str:
+    "`md_escape` of `s`, keeping its `**bold**` markers."
+    return '**'.join(md_escape(p) for p in str(s).split('**'))
+
+# %% ../nbs/06_report.ipynb #4cf51e5b
 def md_table(df:pd.DataFrame) -> str:
-    "A DataFrame as a Markdown table (pipes in cells escaped)."
-    cell = lambda v: _fmt(v).replace('|', '\\|').replace('\n', ' ')
-    lines = ['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|' * len(df.columns)]
+    "A DataFrame as a Markdown table, every cell and header `md_escape`d (pipes too)."
+    cell = lambda v: md_escape(_fmt(v)).replace('|', '\\|').replace('\n', ' ')
+    lines = ['| ' + ' | '.join(cell(c) for c in df.columns) + ' |', '|' + '---|' * len(df.columns)]
     lines += ['| ' + ' | '.join(cell(v) for v in row) + ' |' for row in df.itertuples(index=False)]
     return '\n'.join(lines)
 
-# %% ../nbs/06_report.ipynb #5d08c392
+# %% ../nbs/06_report.ipynb #aa6aee28
 def render_markdown(blocks:list) -> str:
-    "Render report blocks as Markdown (figures as relative links)."
+    "Render report blocks as Markdown (figures as relative links), every text escaped with `md_escape`."
     out = []
     for kind, c in blocks:
-        if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + c)
-        elif kind == 'p': out.append(c)
-        elif kind == 'alert': out.append(f"> **{c}**")
-        elif kind == 'ul': out.append('\n'.join(f"- {x}" for x in c))
+        if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + md_escape(c))
+        elif kind == 'p': out.append(md_inline(c))
+        elif kind == 'alert': out.append(f"> **{md_escape(c)}**")
+        elif kind == 'ul': out.append('\n'.join(f"- {md_inline(x)}" for x in c))
         elif kind == 'table': out.append(md_table(c) if len(c) else '(none)')
-        elif kind == 'img': out.append(f"![{c.stem}]({c.name})")
+        elif kind == 'img': out.append(f"![{md_escape(c.stem)}]({c.name})")
     return '\n\n'.join(out) + '\n'
 
 # %% ../nbs/06_report.ipynb #8f200774

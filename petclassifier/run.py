@@ -5,6 +5,7 @@
 # %% ../nbs/05_run.ipynb #88e43aff
 from __future__ import annotations
 import os, re, sys, ast, json, time, difflib, signal, platform, subprocess, socket
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
@@ -13,9 +14,9 @@ from .core import *
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
            'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path', 'check_params',
            'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status',
-           'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook', 'start_kernel', 'stop_kernel',
-           'Interrupted', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series', 'next_attempt',
-           'resume_series']
+           'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook', 'start_kernel', 'Interrupted',
+           'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series',
+           'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -154,7 +155,17 @@ def is_run_dir(p) -> bool:
 
 # %% ../nbs/05_run.ipynb #9c0ae05a
 def read_status(run) -> dict: return read_json(artefact(run, 'status'))
-def write_status(run, st:dict): write_json(artefact(run, 'status'), st)
+
+def write_status(run, st:dict):
+    "Write status.json atomically; on a full disk, over the old file's own space, so that a failure is still recorded."
+    p = artefact(run, 'status')
+    try: write_json(p, st)
+    except PetError as e:
+        if 'disk is full' not in str(e) or not p.is_file(): raise
+        text = json.dumps(st, indent=2, default=str) + '\n'
+        try:
+            with open(p, 'r+') as f: f.write(text); f.truncate(); f.flush(); os.fsync(f.fileno())
+        except OSError: raise e from None
 
 # %% ../nbs/05_run.ipynb #bf7d5b07
 def _git(*args, cwd=None):
@@ -285,29 +296,60 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
                               cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
     return km
 
-# %% ../nbs/05_run.ipynb #3b81577c
-def stop_kernel(km, # a manager from `start_kernel`
-                now:bool=False): # kill at once instead of asking the kernel to shut down
-    "Shut the kernel of `km` down; a kernel that is already gone is fine."
-    from jupyter_core.utils import run_sync
-    try: run_sync(km.shutdown_kernel)(now=now)
-    except Exception: pass
-
 # %% ../nbs/05_run.ipynb #8884588b
 class Interrupted(Exception):
     "The run was interrupted by SIGINT or SIGTERM."
 
-def _raise_interrupt(signum, frame): raise Interrupted(signal.Signals(signum).name)
+class Interrupts:
+    "While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for `release`."
+    def __init__(self): self.holding, self.pending, self.old = 0, None, {}
+    def _handle(self, signum, frame):
+        name = signal.Signals(signum).name
+        if self.holding: self.pending = self.pending or name
+        else: raise Interrupted(name)
+    def __enter__(self):
+        self.old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        for s in self.old: signal.signal(s, self._handle)
+        return self
+    def __exit__(self, *exc):
+        for s, h in self.old.items(): signal.signal(s, h)
+    def hold(self): self.holding += 1
+    def release(self):
+        "End one `hold`; a signal that came meanwhile is raised now."
+        self.holding -= 1
+        if not self.holding and self.pending:
+            name, self.pending = self.pending, None
+            raise Interrupted(name)
+    @contextmanager
+    def held(self):
+        "A block that a signal does not cut in two: records are written whole, then the signal is raised."
+        self.hold()
+        try: yield
+        except BaseException: self.holding -= 1; raise
+        self.release()
+
+# %% ../nbs/05_run.ipynb #3b81577c
+def stop_kernel(km, # a manager from `start_kernel`
+                now:bool=False): # kill at once instead of asking the kernel to shut down
+    "Shut the kernel of `km` down; a kernel that is already gone is fine. A signal meanwhile kills it, then goes on."
+    from jupyter_core.utils import run_sync
+    try: run_sync(km.shutdown_kernel)(now=now)
+    except Interrupted:
+        if not now: stop_kernel(km, now=True)
+        raise
+    except Exception: pass
 
 # %% ../nbs/05_run.ipynb #a4d45a30
 STOP_WITH_PARENT = 'PETCLASSIFIER_STOP_WITH_PARENT'  # set by a sweep's task in the runner's environment
 
 def stop_with_parent(poll:float=1.0 # seconds between two looks at the parent process
                     ):
-    "With $PETCLASSIFIER_STOP_WITH_PARENT set, SIGTERM this process once the process that started it is gone."
-    if not os.getenv(STOP_WITH_PARENT): return None
+    "With $PETCLASSIFIER_STOP_WITH_PARENT set to a pid, SIGTERM this process once its parent is not that process."
+    v = os.getenv(STOP_WITH_PARENT)
+    if not v: return None
     import threading
-    ppid = os.getppid()
+    try: ppid = int(v)
+    except ValueError: raise PetError(f"${STOP_WITH_PARENT}={v!r}: set it to the pid of the runner's parent process, or unset it") from None
     def watch():
         while os.getppid() == ppid: time.sleep(poll)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -377,52 +419,64 @@ class SeriesProgress:
         if self.bar is not None: self.bar.close()
 
 # %% ../nbs/05_run.ipynb #796fe3db
-def _execute_from(run, start:int, per_nb:dict, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL, with_tests=False):
-    "Execute the series from index `start`, keeping status.json and metrics.json up to date."
-    run = Path(run)
-    st = read_status(run)
-    old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    for s in old: signal.signal(s, _raise_interrupt)
-    stop_with_parent()
-    kms, log = {}, open(artefact(run, 'kernel_log'), 'ab')
-    out = SeriesProgress(run, start, quiet)
+def _record_stop(run, st:dict, nb:str|None, e:Exception, secs:float, out) -> bool:
+    "Mark the run failed or interrupted in `st` and on disk; False when every notebook had already succeeded."
+    if all(st['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return False  # only a shutdown was cut
+    failed = isinstance(e, RunFailure)
+    state, cur = ('failed' if failed else 'interrupted'), st['notebooks'].get(nb) or {}
+    inside = cur.get('status') == 'running'
+    if inside: cur.update(status=state, seconds=secs)
+    st['status'], st['finished'] = state, now_utc()
+    when = f"after {secs} s" if inside else f"after {nb} had finished" if nb else "before the first notebook"
+    st['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
+    try: write_status(run, st)
+    except (OSError, PetError): out.line(f"could not update {run}/status.json (disk full?)")
+    if nb: out.ended(f"[{SERIES.index(nb)+1}/{len(SERIES)}] {nb} {cur.get('status')} {when}", False)
+    return True
+
+# %% ../nbs/05_run.ipynb #df953c26
+def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL,
+                  with_tests=False):
+    "Execute the series from index `start` (`irq` on hold), keeping status.json and metrics.json up to date."
+    run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), {}
+    log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
     try:
+        irq.release()  # a signal that came while the run was set up is raised here, and recorded
         for i, nb in enumerate(SERIES[start:], start):
-            st['status'], st['notebooks'][nb] = 'running', dict(status='running', started=now_utc())
-            write_status(run, st)
-            out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
-            t0 = time.time()
-            try:
-                km = kms.pop(i, None) or start_kernel(kernel, run, log)
+            with irq.held():
+                st['status'], st['notebooks'][nb] = 'running', dict(status='running', started=now_utc())
+                write_status(run, st)
+                out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
+                t0 = time.time()
+                if i not in kms: kms[i] = start_kernel(kernel, run, log)
                 if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log)  # the next notebook's, ahead
-                try: execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
-                                      with_tests=with_tests, km=km)
-                finally: stop_kernel(km)
-            except (RunFailure, Interrupted) as e:
+            execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
+                             with_tests=with_tests, km=kms[i])
+            with irq.held():
                 secs = round(time.time() - t0, 1)
-                failed = isinstance(e, RunFailure)
-                st['notebooks'][nb].update(status='failed' if failed else 'interrupted', seconds=secs)
-                st['status'], st['finished'] = ('failed' if failed else 'interrupted'), now_utc()
-                st['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted',
-                                                         message=f"stopped by {e} after {secs} s")
-                try: write_status(run, st)
-                except (OSError, PetError): out.line(f"could not update {run}/status.json (disk full?)")
-                out.ended(f"[{i+1}/{len(SERIES)}] {nb} {st['notebooks'][nb]['status']} after {secs} s", False)
-                e.run = run
-                raise
-            secs = round(time.time() - t0, 1)
-            st['notebooks'][nb].update(status='succeeded', seconds=secs)
-            write_status(run, st)
-            m = read_json(artefact(run, 'metrics')) if artefact(run, 'metrics').exists() else {}
-            update_metrics(run, seconds={**m.get('seconds', {}), nb: secs})
-            out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
-        st.update(status='succeeded', finished=now_utc(), error=None)
-        write_status(run, st)
+                st['notebooks'][nb].update(status='succeeded', seconds=secs)
+                if i == len(SERIES) - 1: st.update(status='succeeded', finished=now_utc(), error=None)
+                write_status(run, st)
+                update_metrics(run, seconds={**read_record(artefact(run, 'metrics')).get('seconds', {}), nb: secs})
+                out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
+            stop_kernel(kms.pop(i))
+    except (RunFailure, Interrupted) as e:
+        irq.hold()  # stopping: a second Ctrl-C does not cut the records short
+        if _record_stop(run, st, nb, e, round(time.time() - t0, 1), out): e.run = run; raise
     finally:
+        irq.hold()
         for km in kms.values(): stop_kernel(km, now=True)
         log.close(); out.close()
-        for s, h in old.items(): signal.signal(s, h)
     return run
+
+# %% ../nbs/05_run.ipynb #a908e7ce
+def _start_records(run, profile, overrides, resolved, per_nb, device):
+    "params.json, environment.json and status.json of a new run."
+    write_json(artefact(run, 'params'), dict(profile=profile, overrides=overrides or {}, parameters=resolved,
+                                            per_notebook=per_nb, resumes=[]))
+    write_json(artefact(run, 'environment'), dict(environment_info(device), requested_device=device))
+    write_status(run, dict(status='running', profile=profile, started=now_utc(), finished=None, error=None,
+                           notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
 def run_series(profile:str='smoke', # a key of `PROFILES`
@@ -435,18 +489,18 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                kernel:str=KERNEL, # Jupyter kernel to run the notebooks on
                with_tests:bool=False): # also run each notebook's test cells
     "Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder kept)."
-    check_kernel(kernel)
-    nb_params = notebook_params(nb_dir)
-    resolved, per_nb = resolve_params(profile, overrides, nb_params)
-    preflight(resolved)
-    run = new_run_dir(runs_dir, profile)
-    _log(f"run folder: {run}", quiet)
-    write_json(artefact(run, 'params'), dict(profile=profile, overrides=overrides or {}, parameters=resolved,
-                                            per_notebook=per_nb, resumes=[]))
-    write_json(artefact(run, 'environment'), dict(environment_info(device), requested_device=device))
-    write_status(run, dict(status='running', profile=profile, started=now_utc(), finished=None, error=None,
-                           notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
-    return _execute_from(run, 0, per_nb, nb_dir, cell_timeout, quiet, kernel, with_tests)
+    with Interrupts() as irq:
+        stop_with_parent()  # a sweep's run: stop with the task that started it
+        check_kernel(kernel)
+        nb_params = notebook_params(nb_dir)
+        resolved, per_nb = resolve_params(profile, overrides, nb_params)
+        preflight(resolved)
+        irq.hold()  # from here on a signal waits until the run's records can tell of it
+        run = new_run_dir(runs_dir, profile)
+        with folder_lock(artefact(run, 'lock')):
+            _log(f"run folder: {run}", quiet)
+            _start_records(run, profile, overrides, resolved, per_nb, device)
+            return _execute_from(run, 0, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests)
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nbdir, # a run's notebooks folder
@@ -458,6 +512,12 @@ def next_attempt(nbdir, # a run's notebooks folder
     return Path(nbdir)/f'{nb}.attempt-{max(kept, default=0) + 1}.ipynb'
 
 # %% ../nbs/05_run.ipynb #ed94acb4
+def _still_to_do(st:dict, run) -> list:
+    "The notebooks of the run whose status is not 'succeeded'; a `PetError` when there are none."
+    todo = [nb for nb in SERIES if st['notebooks'].get(nb, {}).get('status') != 'succeeded']
+    if not todo: raise PetError(f"{run} already succeeded: nothing to resume (start a new run instead)")
+    return todo
+
 def resume_series(run, # run folder of a failed or interrupted run
                   overrides:dict|None=None, # corrections for the notebooks still to run
                   nb_dir=None, cell_timeout:int|None=None, quiet:bool=False, kernel:str=KERNEL,
@@ -467,23 +527,23 @@ def resume_series(run, # run folder of a failed or interrupted run
     if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run'")
     check_kernel(kernel)
-    st, prm = read_status(run), read_json(artefact(run, 'params'))
-    todo = [nb for nb in SERIES if st['notebooks'].get(nb, {}).get('status') != 'succeeded']
-    if not todo: raise PetError(f"{run} already succeeded: nothing to resume (start a new run instead)")
-    start = SERIES.index(todo[0])
-    nb_params = notebook_params(nb_dir)
-    fixes = check_params(dict(overrides or {}), _defaults(nb_params))
-    resolved = {**prm['parameters'], **fixes}
-    per_nb = _per_notebook(resolved, nb_params)
-    nbdir = artefact(run, 'notebooks')
-    for nb in SERIES[start:]:
-        old = nbdir/f'{nb}.ipynb'
-        if old.exists():
-            old.rename(next_attempt(nbdir, nb))
-    prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes))
-    prm['parameters'], prm['per_notebook'] = resolved, per_nb
-    write_json(artefact(run, 'params'), prm)
-    st.update(error=None, finished=None)
-    write_status(run, st)
-    _log(f"resuming {run} from {SERIES[start]}", quiet)
-    return _execute_from(run, start, per_nb, nb_dir, cell_timeout, quiet, kernel, with_tests)
+    _still_to_do(read_status(run), run)  # a refusal leaves the folder as it was, its lock file too
+    with Interrupts() as irq, folder_lock(artefact(run, 'lock')):  # refused while another process works in `run`
+        stop_with_parent()
+        st, prm = read_status(run), read_json(artefact(run, 'params'))
+        start = SERIES.index(_still_to_do(st, run)[0])
+        nb_params = notebook_params(nb_dir)
+        fixes = check_params(dict(overrides or {}), _defaults(nb_params))
+        resolved = {**prm['parameters'], **fixes}
+        per_nb = _per_notebook(resolved, nb_params)
+        irq.hold()  # from here on a signal waits until the run's records can tell of it
+        nbdir = artefact(run, 'notebooks')
+        for nb in SERIES[start:]:
+            if (nbdir/f'{nb}.ipynb').exists(): (nbdir/f'{nb}.ipynb').rename(next_attempt(nbdir, nb))
+        prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes))
+        prm['parameters'], prm['per_notebook'] = resolved, per_nb
+        write_json(artefact(run, 'params'), prm)
+        st.update(error=None, finished=None, pid=os.getpid())
+        write_status(run, st)
+        _log(f"resuming {run} from {SERIES[start]}", quiet)
+        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests)

@@ -13,12 +13,12 @@ from .run import is_run_dir, read_status, Interrupted, STOP_WITH_PARENT
 # %% auto #0
 __all__ = ['SWEEP_FILES', 'SEED', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
            'parallelism', 'run_command', 'read_run_log', 'run_task', 'finish_record', 'save_status', 'load_sweep',
-           'ray_leftovers', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report', 'start_sweep', 'plan_resume',
-           'resume_sweep']
+           'is_ray_process', 'ray_leftovers', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report',
+           'start_sweep', 'plan_resume', 'resume_sweep']
 
 # %% ../nbs/14_sweep.ipynb #5492e3d5
 SWEEP_FILES = dict(definition='sweep.json', status='sweep-status.json', runs='runs', logs='logs',
-                   report_md='sweep.md', report_html='sweep.html', plot='sweep.png')
+                   report_md='sweep.md', report_html='sweep.html', plot='sweep.png', lock='sweep.lock')
 SEED = 'train_seed'  # the notebooks' parameter that --seeds sets
 
 def sweep_file(sweep, # the sweep folder
@@ -135,7 +135,7 @@ def run_task(args:list, # arguments after `python`, from `run_command`
     with open(log, 'ab') as f:
         f.write(f"{ATTEMPT}{' '.join(args)}\n".encode()); f.flush()
         p = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env={**os.environ, **(env or {}), STOP_WITH_PARENT: '1'}, start_new_session=True)
+                             env={**os.environ, **(env or {}), STOP_WITH_PARENT: str(os.getpid())}, start_new_session=True)
         try:
             while p.poll() is None: time.sleep(0.5)
         except KeyboardInterrupt:
@@ -197,16 +197,25 @@ def _session_dir():
         return w._global_node.get_session_dir_path()
     except Exception: return None
 
-def ray_leftovers(session_dir:str|None, # a Ray session folder
+def is_ray_process(cmdline:list # a process's command line
+                  ) -> bool:
+    "True for Ray's own processes: its programs and scripts (raylet, gcs_server, monitors, agents) and its workers (ray::...)."
+    import ray
+    home = os.path.dirname(ray.__file__) + os.sep
+    return bool(cmdline) and (cmdline[0].startswith('ray::') or any(a.startswith(home) for a in cmdline[:3]))
+
+def ray_leftovers(session_dir:str|None, # a Ray session folder (or the temp folder holding it)
                   kill:bool=False): # terminate the processes found
-    "Processes that name `session_dir` on their command line (raylet, gcs_server, ...) and their children; their ids."
+    "This user's Ray processes that name `session_dir` on their command line, and their children; their ids."
     import psutil
     if not session_dir: return []
-    found = []
-    for p in psutil.process_iter(['pid', 'cmdline', 'status']):
+    found, uid = [], os.getuid()
+    for p in psutil.process_iter(['pid', 'cmdline', 'status', 'uids']):
         try:
-            if p.info['status'] != psutil.STATUS_ZOMBIE and any(session_dir in a for a in (p.info['cmdline'] or [])): found.append(p)
-        except (psutil.Error, TypeError): continue
+            cmd = p.info['cmdline'] or []
+            if (p.info['status'] != psutil.STATUS_ZOMBIE and p.info['uids'].real == uid and is_ray_process(cmd)
+                and any(session_dir in a for a in cmd)): found.append(p)
+        except (psutil.Error, TypeError, AttributeError): continue
     for p in list(found):  # workers and agents rename themselves (ray::IDLE): found as children
         try: found += [c for c in p.children(recursive=True) if c not in found]
         except psutil.Error: pass
@@ -240,7 +249,7 @@ def _own_ray_processes() -> list:
     out = []
     for c in psutil.Process().children(recursive=True):
         try:
-            if any('ray' in a for a in c.cmdline()[:2]): out.append(c)
+            if is_ray_process(c.cmdline()): out.append(c)
         except psutil.Error: pass
     return out
 
@@ -442,14 +451,15 @@ def start_sweep(profile:str, # a key of `PROFILES`
         raise PetError(f"--runs-dir {runs_dir} is relative: with a cluster, give an absolute path that every node shares")
     runs = plan_sweep(profile, grid, seeds, sets)
     sweep = new_run_dir(Path(runs_dir).expanduser().absolute(), f'sweep-{profile}')
-    write_json(sweep_file(sweep, 'definition'), dict(profile=profile, grid=grid, seeds=list(seeds), sets=dict(sets or {}),
-                                                     created=now_utc(), resumes=[]))
-    save_status(sweep, runs)
-    say(f"sweep folder: {sweep}")
-    say(f"{len(runs)} run(s): {len(runs) // len(seeds)} configuration(s) x seeds {' '.join(map(str, seeds))}")
-    try: execute_sweep(sweep, runs, profile, address, say=say, **parallel)
-    except Interrupted as e: e.sweep = sweep; raise
-    finally: sweep_report(sweep, read_json(sweep_file(sweep, 'definition')), runs)
+    with folder_lock(sweep_file(sweep, 'lock')):  # one process per sweep folder, as per run folder
+        write_json(sweep_file(sweep, 'definition'), dict(profile=profile, grid=grid, seeds=list(seeds), sets=dict(sets or {}),
+                                                         created=now_utc(), resumes=[]))
+        save_status(sweep, runs)
+        say(f"sweep folder: {sweep}")
+        say(f"{len(runs)} run(s): {len(runs) // len(seeds)} configuration(s) x seeds {' '.join(map(str, seeds))}")
+        try: execute_sweep(sweep, runs, profile, address, say=say, **parallel)
+        except Interrupted as e: e.sweep = sweep; raise
+        finally: sweep_report(sweep, read_json(sweep_file(sweep, 'definition')), runs)
     return sweep, runs
 
 # %% ../nbs/14_sweep.ipynb #4be47c25
@@ -484,13 +494,15 @@ def resume_sweep(sweep, # a sweep folder
         raise PetError(f"--resume {sweep} is relative: with a cluster, give the sweep folder's absolute path that every node shares")
     sweep = Path(sweep).expanduser().absolute()
     if not sweep.is_dir(): raise PetError(f"{sweep} does not exist: pass a sweep folder made by 'petclassifier sweep'")
-    definition, runs = load_sweep(sweep)
-    todo = plan_resume(definition, runs, fixes)
-    definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo], corrections=dict(fixes or {})))
-    write_json(sweep_file(sweep, 'definition'), definition)
-    save_status(sweep, runs)
-    say(f"resuming sweep {sweep}: {len(todo)} of {len(runs)} run(s) to do")
-    try: execute_sweep(sweep, runs, definition['profile'], address, say=say, **parallel)
-    except Interrupted as e: e.sweep = sweep; raise
-    finally: sweep_report(sweep, definition, runs)
+    load_sweep(sweep)  # a folder that is no sweep gets no lock file
+    with folder_lock(sweep_file(sweep, 'lock')):  # refused while another process works in `sweep`
+        definition, runs = load_sweep(sweep)
+        todo = plan_resume(definition, runs, fixes)
+        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo], corrections=dict(fixes or {})))
+        write_json(sweep_file(sweep, 'definition'), definition)
+        save_status(sweep, runs)
+        say(f"resuming sweep {sweep}: {len(todo)} of {len(runs)} run(s) to do")
+        try: execute_sweep(sweep, runs, definition['profile'], address, say=say, **parallel)
+        except Interrupted as e: e.sweep = sweep; raise
+        finally: sweep_report(sweep, definition, runs)
     return sweep, runs

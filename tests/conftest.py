@@ -33,6 +33,16 @@ def image_cache(tmp_path_factory):
     if old is None: os.environ.pop('PETCLASSIFIER_CACHE', None)
     else: os.environ['PETCLASSIFIER_CACHE'] = old
 
+@pytest.fixture(scope='session', autouse=True)
+def config_folder(tmp_path_factory):
+    "Every test (and every notebook a test runs) signs and verifies models with a key of its own, never the user's."
+    d = tmp_path_factory.mktemp('config')
+    old = os.environ.get('PETCLASSIFIER_CONFIG')
+    os.environ['PETCLASSIFIER_CONFIG'] = str(d)
+    yield d
+    if old is None: os.environ.pop('PETCLASSIFIER_CONFIG', None)
+    else: os.environ['PETCLASSIFIER_CONFIG'] = old
+
 def pytest_configure(config):
     config.addinivalue_line('markers', 'browser: drives headless Chromium (skipped where no chromium is installed)')
 

@@ -1,5 +1,5 @@
 "Helpers for tests that drive the command line."
-import json, os, subprocess, sys
+import io, json, os, subprocess, sys, contextlib
 from pathlib import Path
 import numpy as np
 from PIL import Image
@@ -9,6 +9,13 @@ def cli(*args, env=None, cwd=None, timeout=1200):
     e = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}
     return subprocess.run([sys.executable, '-m', 'petclassifier', *map(str, args)], capture_output=True, text=True,
                           env=e, cwd=cwd, timeout=timeout)
+
+def main_in_process(*argv) -> tuple:
+    "`petclassifier ARGV` in this process (no interpreter start, imports paid once): (exit status, stdout, stderr)."
+    from petclassifier.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err): code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
 
 def run_folders(runs_dir):
     return sorted(p for p in Path(runs_dir).iterdir() if (p/'status.json').exists())

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from petclassifier.data import make_synthetic_pets
 from petclassifier.run import execute_notebook, RunFailure
-from helpers import cli, run_folders, status, snapshot
+from helpers import cli, main_in_process, run_folders, status, snapshot
 
 TINY = ['--profile', 'tiny']
 USAGE, FAILED, INTERRUPTED = 2, 1, 130
@@ -86,14 +86,14 @@ CAUGHT_IN_A_NOTEBOOK = {'weights-offline'}  # only a download attempt in 01_fit_
 OFFLINE = dict(TORCH_HOME='', HTTPS_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9')
 
 @pytest.mark.parametrize('name,args,code,words', CASES, ids=[c[0] for c in CASES])
-def test_run_case(w, name, args, code, words):
+def test_run_case(w, name, args, code, words, monkeypatch):
+    "In this process, as `petclassifier run ...` (the command's own start is tested by test_debug_shows_the_traceback)."
     a = [x for x in args(w)]
     base = [] if '--resume' in a else [*TINY] if '--profile' not in a else []
     runs = [] if any(x == '--runs-dir' for x in a) or '--resume' in a else ['--runs-dir', w['base']/'cases'/name]
-    env = dict(OFFLINE, TORCH_HOME=str(w['base']/'torch'))
-    r = cli('run', *base, *a, *runs, env=env)
-    err = r.stderr
-    assert r.returncode == code, (r.returncode, err[-1500:])
+    for k, v in dict(OFFLINE, TORCH_HOME=str(w['base']/'torch')).items(): monkeypatch.setenv(k, v)
+    got, _, err = main_in_process('run', *base, *a, *runs)
+    assert got == code, (got, err[-1500:])
     line = [l for l in err.splitlines() if l.startswith('error:')]
     assert line, err
     for word in words: assert word in err, (word, err)
@@ -127,12 +127,29 @@ def test_predict_cases(w, earlier, tmp_path):
     ]
     fake = tmp_path/'fakerun'; shutil.copytree(run, fake, ignore=shutil.ignore_patterns('*.pkl'))
     (fake/'export.pkl').write_bytes(b'this is not a pickle')
-    cases.append((['predict', fake, img], 'not a model exported'))
+    cases.append((['predict', fake, img, '--engine', 'fastai'], 'it changed after it was signed'))
     loose = tmp_path/'loose'; loose.mkdir(); shutil.copy(run/'export.pkl', loose/'export.pkl')
-    cases.append((['predict', loose/'export.pkl', img], 'not inside a run folder'))
+    cases.append((['predict', loose/'export.pkl', img], 'it has no signature'))
+    (fake/'model.onnx').unlink()
+    cases.append((['predict', fake, img, '--engine', 'onnx'], 'has no ONNX export'))
     for args, words in cases:
         r = cli(*args)
         assert r.returncode == USAGE and words in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
+
+def test_predict_runs_no_code_from_a_forged_run_folder(w, tmp_path):
+    "Two empty files make a folder look like a run; its pickle is still refused, and nothing in it runs."
+    forged, marker = tmp_path/'forged', tmp_path/'PWNED'
+    forged.mkdir(); (forged/'status.json').write_text(''); (forged/'params.json').write_text('')
+    class Evil:
+        def __reduce__(self): return (os.system, (f'touch {marker}',))
+    import pickle
+    (forged/'export.pkl').write_bytes(pickle.dumps(Evil()))
+    r = cli('predict', forged, w['good']/'pug_1.jpg')
+    assert r.returncode == USAGE and 'was not written by your runs: it has no signature' in r.stderr, r.stderr
+    (forged/'export.pkl.sig').write_text('{"algorithm": "hmac-sha256", "digest": "00", "key_id": "forged"}')
+    r = cli('predict', forged, w['good']/'pug_1.jpg')
+    assert r.returncode == USAGE and 'signed with another key' in r.stderr, r.stderr
+    assert not marker.exists()
 
 # a notebook run alone in a folder whose upstream artefacts are missing or damaged
 def _alone(nb, run):

@@ -1,6 +1,6 @@
 """The whole series end to end with papermill, through the runner: every artefact real, the error on the real
 sample at most 0.30 (chance: 0.97), reports, predict. Offline, in a few minutes on 2 CPU cores."""
-import json
+import json, shutil
 from pathlib import Path
 import pandas as pd
 import pytest
@@ -78,5 +78,29 @@ def test_predict_refuses_a_pickle_from_elsewhere(chain, tmp_path):
     loose.write_bytes((chain['run']/'export.pkl').read_bytes())
     img = sorted(Path(chain['data']).glob('*.jpg'))[0]
     r = cli('predict', loose, img)
-    assert r.returncode == 2 and 'not inside a run folder' in r.stderr and '--trust' in r.stderr
+    assert r.returncode == 2 and 'was not written by your runs' in r.stderr and '--trust' in r.stderr
     assert cli('predict', loose, img, '--trust').returncode == 0
+    shutil.copy(chain['run']/'export.pkl.sig', tmp_path)  # with its signature, the file is known to be this user's
+    assert cli('predict', loose, img).returncode == 0
+
+def test_onnx_export_agrees_and_predicts_without_trust(chain, tmp_path):
+    "Every run exports model.onnx checked against fastai; predict gives the same breeds with either engine."
+    run, data = chain['run'], Path(chain['data'])
+    meta = json.loads((run/'inference.json').read_text())
+    assert meta['parity']['top1_agreement'] == 1.0 and meta['parity']['max_prob_diff'] < 1e-3, meta['parity']
+    assert meta['labels'] == json.loads((run/'model.json').read_text())['vocab']
+    imgs = sorted(data.glob('*.jpg'))[::7][:12]
+    got = {}
+    for engine in ('onnx', 'fastai'):
+        r = cli('predict', run, *imgs, '--json', '--top', '3', '--engine', engine)
+        assert r.returncode == 0, r.stderr
+        got[engine] = [json.loads(l) for l in r.stdout.splitlines()]
+    assert [g['breed'] for g in got['onnx']] == [g['breed'] for g in got['fastai']]
+    assert max(abs(a['probability'] - b['probability']) for a, b in zip(got['onnx'], got['fastai'])) <= 1e-3
+    loose = tmp_path/'handed-over'; loose.mkdir()  # an ONNX model from someone else is data, not code: no --trust
+    for f in ('model.onnx', 'inference.json'): shutil.copy(run/f, loose/f)
+    r = cli('predict', loose, imgs[0])
+    assert r.returncode == 0 and r.stdout.split('\t')[1] == got['onnx'][0]['breed'], r.stderr
+    r = cli('export', run, '--out', tmp_path/'again')
+    assert r.returncode == 0 and 'top-1 agreement 100.00%' in r.stdout, r.stdout + r.stderr
+    assert (tmp_path/'again'/'model.onnx').is_file()
