@@ -93,13 +93,12 @@ def parity(learn, # the fastai learner
            files:list, # validation images
            item_size:int) -> dict: # side of `Resize`'s square
     "Both models on `files`: images, share with the same top breed, largest difference of any probability."
-    import torch
-    act, model, was_training = getattr(learn.loss_func, 'activation', lambda x: x), learn.model, learn.model.training
-    model.eval()
-    try:  # fastai's batches and the network's forward pass, as `get_preds` runs them, without touching the recorder
-        with torch.no_grad():
-            fa = torch.cat([act(model(b[0])).float().cpu() for b in learn.dls.test_dl(list(files), num_workers=0)]).numpy()
-    finally: model.train(was_training)
+    import copy, torch
+    act = getattr(learn.loss_func, 'activation', lambda x: x)
+    model = copy.deepcopy(learn.model).float().cpu().eval()  # on the CPU, as ONNX Runtime: a GPU's arithmetic differs
+    dl = learn.dls.test_dl(list(files), num_workers=0, device=torch.device('cpu'))
+    with torch.no_grad():  # fastai's batches and the network's forward pass, as `get_preds` runs them, recorder untouched
+        fa = torch.cat([act(model(b[0])) for b in dl]).numpy()
     ox = onnx_probs(model_path, np.stack([load_item(f, item_size) for f in files]))
     return dict(images=len(files), top1_agreement=round(float((fa.argmax(1) == ox.argmax(1)).mean()), 4),
                 max_prob_diff=float(np.abs(fa - ox).max()))
