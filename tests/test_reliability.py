@@ -229,6 +229,7 @@ def test_interrupted_run_is_marked_and_resumable(w, tmp_path, sig, workers):
     st = status(run)
     assert st['status'] == 'interrupted' and st['notebooks']['01_fit_head']['status'] == 'interrupted'
     assert (run/'notebooks'/'01_fit_head.ipynb').exists() and '--resume' in err
+    if sig != signal.SIGTERM: return  # one resume is enough: both signals take the same path (05_run tests each point)
     r = cli('run', '--resume', run, '--set', 'epochs_head=1')
     assert r.returncode == 0, r.stderr[-2000:]
     assert status(run)['status'] == 'succeeded'

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from petclassifier.core import RUN_FILES
 from petclassifier.run import PROFILES
-from helpers import cli, run_folders, status, assert_png_real
+from helpers import cli, main_in_process, run_folders, status, assert_png_real
 
 def test_every_artefact(chain):
     run = chain['run']
@@ -79,9 +79,9 @@ def test_predict_refuses_a_pickle_from_elsewhere(chain, tmp_path):
     img = sorted(Path(chain['data']).glob('*.jpg'))[0]
     r = cli('predict', loose, img)
     assert r.returncode == 2 and 'was not written by your runs' in r.stderr and '--trust' in r.stderr
-    assert cli('predict', loose, img, '--trust').returncode == 0
+    assert main_in_process('predict', loose, img, '--trust')[0] == 0
     shutil.copy(chain['run']/'export.pkl.sig', tmp_path)  # with its signature, the file is known to be this user's
-    assert cli('predict', loose, img).returncode == 0
+    assert main_in_process('predict', loose, img)[0] == 0
 
 def test_onnx_export_agrees_and_predicts_without_trust(chain, tmp_path):
     "Every run exports model.onnx checked against fastai; predict gives the same breeds with either engine."
@@ -91,16 +91,16 @@ def test_onnx_export_agrees_and_predicts_without_trust(chain, tmp_path):
     assert meta['labels'] == json.loads((run/'model.json').read_text())['vocab']
     imgs = sorted(data.glob('*.jpg'))[::7][:12]
     got = {}
-    for engine in ('onnx', 'fastai'):
-        r = cli('predict', run, *imgs, '--json', '--top', '3', '--engine', engine)
-        assert r.returncode == 0, r.stderr
-        got[engine] = [json.loads(l) for l in r.stdout.splitlines()]
+    for engine in ('onnx', 'fastai'):  # in this process: the command's start is tested above
+        code, out, err = main_in_process('predict', run, *imgs, '--json', '--top', '3', '--engine', engine)
+        assert code == 0, err
+        got[engine] = [json.loads(l) for l in out.splitlines()]
     assert [g['breed'] for g in got['onnx']] == [g['breed'] for g in got['fastai']]
     assert max(abs(a['probability'] - b['probability']) for a, b in zip(got['onnx'], got['fastai'])) <= 1e-3
     loose = tmp_path/'handed-over'; loose.mkdir()  # an ONNX model from someone else is data, not code: no --trust
     for f in ('model.onnx', 'inference.json'): shutil.copy(run/f, loose/f)
     r = cli('predict', loose, imgs[0])
     assert r.returncode == 0 and r.stdout.split('\t')[1] == got['onnx'][0]['breed'], r.stderr
-    r = cli('export', run, '--out', tmp_path/'again')
-    assert r.returncode == 0 and 'top-1 agreement 100.00%' in r.stdout, r.stdout + r.stderr
+    code, out, err = main_in_process('export', run, '--out', tmp_path/'again')
+    assert code == 0 and 'top-1 agreement 100.00%' in out, out + err
     assert (tmp_path/'again'/'model.onnx').is_file()
