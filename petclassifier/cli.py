@@ -71,9 +71,7 @@ def predict(model, # a run folder, its model.onnx, or an export.pkl
             engine:str='auto'): # 'onnx' (ONNX Runtime, no PyTorch), 'fastai' (export.pkl), or 'auto'
     "Top breeds and probabilities for each image: a list of dicts (path, breed, probability, top)."
     engine, p = _model_for(model, engine)
-    if engine == 'fastai' and not trust and (why := verify_model(p)):
-        raise PetError(f"{p} was not written by your runs: {why}. export.pkl is a pickle and loading it runs code; "
-                       "pass --trust only if you know where the file comes from")
+    if engine == 'fastai': check_trusted(p, trust)
     if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
     _check_images(images)
     if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)  # an ONNX file is data: no trust needed

@@ -13,8 +13,8 @@ from typing import NamedTuple
 __all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'PARAM_RULES', 'PetError',
            'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
            'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
-           'config_dir', 'model_key', 'sign_model', 'verify_model', 'synthetic_banner', 'Rule', 'check_value',
-           'check_lr_order', 'stage_seed']
+           'config_dir', 'model_key', 'sign_model', 'verify_model', 'check_trusted', 'synthetic_banner', 'Rule',
+           'check_value', 'check_lr_order', 'stage_seed']
 
 # %% ../nbs/00_core.ipynb #fd12c5b7
 class PetError(Exception):
@@ -248,6 +248,14 @@ def verify_model(path # a model file about to be loaded
     if s.get('key_id') != _key_id(key): return "it was signed with another key (another user or machine)"
     if not hmac.compare_digest(str(s.get('digest')), _hmac(path, key)): return "it changed after it was signed"
     return None
+
+def check_trusted(path, # an export.pkl about to be unpickled
+                  trust:bool=False): # the user vouches for it (--trust)
+    "`path` when this user's runs signed it or `trust` is set; else a `PetError` saying why, and what --trust means."
+    if not trust and (why := verify_model(path)):
+        raise PetError(f"{path} was not written by your runs: {why}. export.pkl is a pickle and loading it runs code; "
+                       "pass --trust only if you know where the file comes from")
+    return Path(path)
 
 # %% ../nbs/00_core.ipynb #88981d4f
 SYNTHETIC_WARNING = ("SYNTHETIC DATA: generated stand-in images, not Oxford-IIIT Pet photographs; "

@@ -177,8 +177,7 @@ def export_run(run, # a run folder whose series reached 03_discriminative_finetu
     from petclassifier.data import load_dls
     run = Path(run)
     pkl = artefact(run, 'export', must_exist=True)
-    if not trust and (why := verify_model(pkl)):
-        raise PetError(f"{pkl} was not written by your runs: {why}. Loading it runs code; pass --trust only if you know where it comes from")
+    check_trusted(pkl, trust)
     files = list(load_dls(run, num_workers=0).valid.items)
     learn = load_learner(pkl, cpu=True)
     return export_onnx(learn, out or run, files, tol=tol, run=str(run.resolve()))

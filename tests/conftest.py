@@ -23,25 +23,23 @@ def pets(tmp_path):
     "A small synthetic image folder (4 breeds x 8 images, 64 px)."
     return make_synthetic_pets(tmp_path/'pets')
 
+def _own_folder(tmp_path_factory, var:str, name:str):
+    "Point $`var` at a fresh folder for the whole session, then put the user's value back."
+    d, old = tmp_path_factory.mktemp(name), os.environ.get(var)
+    os.environ[var] = str(d)
+    yield d
+    if old is None: os.environ.pop(var, None)
+    else: os.environ[var] = old
+
 @pytest.fixture(scope='session', autouse=True)
 def image_cache(tmp_path_factory):
     "Every test (and every notebook a test runs) uses a fresh image cache, never the user's."
-    d = tmp_path_factory.mktemp('image-cache')
-    old = os.environ.get('PETCLASSIFIER_CACHE')
-    os.environ['PETCLASSIFIER_CACHE'] = str(d)
-    yield d
-    if old is None: os.environ.pop('PETCLASSIFIER_CACHE', None)
-    else: os.environ['PETCLASSIFIER_CACHE'] = old
+    yield from _own_folder(tmp_path_factory, 'PETCLASSIFIER_CACHE', 'image-cache')
 
 @pytest.fixture(scope='session', autouse=True)
 def config_folder(tmp_path_factory):
     "Every test (and every notebook a test runs) signs and verifies models with a key of its own, never the user's."
-    d = tmp_path_factory.mktemp('config')
-    old = os.environ.get('PETCLASSIFIER_CONFIG')
-    os.environ['PETCLASSIFIER_CONFIG'] = str(d)
-    yield d
-    if old is None: os.environ.pop('PETCLASSIFIER_CONFIG', None)
-    else: os.environ['PETCLASSIFIER_CONFIG'] = old
+    yield from _own_folder(tmp_path_factory, 'PETCLASSIFIER_CONFIG', 'config')
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'browser: drives headless Chromium (skipped where no chromium is installed)')
