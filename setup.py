@@ -33,8 +33,10 @@ setuptools.setup(
     install_requires=cfg['requirements'].split(),
     extras_require={'track': cfg['track_requirements'].split(), 'docs': cfg['docs_requirements'].split(),
                     'browser': cfg['browser_requirements'].split(), 'sweep': cfg['sweep_requirements'].split(),
+                    'app': cfg['app_requirements'].split(),
                     'dev': cfg['dev_requirements'].split() + cfg['track_requirements'].split() + cfg['docs_requirements'].split()
-                           + cfg['browser_requirements'].split() + cfg['sweep_requirements'].split()},
+                           + cfg['browser_requirements'].split() + cfg['sweep_requirements'].split()
+                           + cfg['app_requirements'].split()},
     python_requires='>=' + min_python,
     entry_points={'console_scripts': cfg['console_scripts'].split(),
                   'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},

@@ -1,6 +1,8 @@
 """Wall time of `petclassifier predict RUN <images> --json` as a user runs it (a new Python process), with each engine:
-`onnx` (model.onnx through ONNX Runtime, no PyTorch) and `fastai` (export.pkl), their agreement, and where the fastai
-engine's time goes: importing, loading export.pkl, checking the images, and the inference itself. Prints name=value lines;
+`onnx` (model.onnx through ONNX Runtime, no PyTorch) and `fastai` (export.pkl), their agreement, and where each
+engine's time goes: for fastai importing, loading export.pkl, checking the images and the inference; for ONNX the
+imports, opening the model, decoding the photos on one thread and the network itself (`python_start_s`: an empty
+interpreter). Prints name=value lines;
 on a shared machine, compare the CPU seconds (and the load average printed last) as well as the wall time.
 
     .venv/bin/python bench/predict.py --run runs/<a run folder>   # a run you have
@@ -43,6 +45,24 @@ with learn.no_bar():
     for i in images[:5]: learn.predict(i)
     out['infer_per_image_predict_s'] = (time.time() - t) / min(5, len(images))
 print(json.dumps(out))
+'''
+
+# the ONNX engine's parts, in a fresh interpreter: imports, opening the model, decoding (one thread), the network
+ONNX_BREAKDOWN = r'''
+import sys, time, json
+t0 = time.time()
+import petclassifier.cli, onnxruntime
+from petclassifier.deploy import OnnxClassifier, load_item
+import numpy as np
+t1 = time.time()
+run, images = sys.argv[1], sys.argv[2:]
+c = OnnxClassifier(run); c.session
+t2 = time.time()
+x = np.stack([load_item(f, c.meta['item_size']) for f in images])
+t3 = time.time()
+for _ in range(2): c.session.run(None, {'image': x})
+t4 = time.time()
+print(json.dumps(dict(onnx_import_s=t1-t0, onnx_open_s=t2-t1, onnx_decode_one_thread_s=t3-t2, onnx_network_s=(t4-t3)/2)))
 '''
 
 def sample_dir():
@@ -96,6 +116,11 @@ def main():
     b = subprocess.run([sys.executable, '-c', BREAKDOWN, str(run), *images], capture_output=True, text=True, env=ENV, cwd=tmp)
     if b.returncode: sys.exit(f"breakdown failed:\n{b.stderr[-3000:]}")
     bd = json.loads(b.stdout.splitlines()[-1])
+    if 'onnx' in engines:
+        o = subprocess.run([sys.executable, '-c', ONNX_BREAKDOWN, str(run), *images], capture_output=True, text=True, env=ENV, cwd=tmp)
+        if o.returncode: sys.exit(f"ONNX breakdown failed:\n{o.stderr[-3000:]}")
+        bd.update(json.loads(o.stdout.splitlines()[-1]))
+    t = time.time(); subprocess.run([sys.executable, '-c', 'pass'], env=ENV, cwd=tmp); bd['python_start_s'] = time.time() - t
     print(f"run={run} images={len(images)} from={Path(images[0]).parent} petclassifier={Path(bd.pop('petclassifier')).parent}")
     for e in engines:
         print(f"{e}_wall_s={min(walls[e]):.2f}")

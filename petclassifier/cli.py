@@ -15,11 +15,12 @@ from .run import *
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
 from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
+from .app import check_exported  # light: Gradio is imported when the app starts
 
 # %% auto #0
 __all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict_batch', 'predict', 'parser',
-           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_export', 'cmd_docs', 'cmd_sweep', 'main',
-           'console']
+           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_sweep',
+           'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #d5dd98cd
 def predict_batch(learn, # a loaded learner (from `load_learner`)
@@ -43,10 +44,7 @@ def _model_for(model, engine:str) -> tuple:
     folder = p if p.is_dir() else p.parent
     onnx = all((folder/f).is_file() for f in INFERENCE_FILES.values())
     if engine == 'auto': engine = 'onnx' if onnx and (p.is_dir() or p.suffix == '.onnx') else 'fastai'
-    if engine == 'onnx':
-        if not onnx: raise PetError(f"{folder} has no ONNX export ({' and '.join(INFERENCE_FILES.values())}): "
-                                    f"run 'petclassifier export {folder}', or use --engine fastai")
-        return 'onnx', folder
+    if engine == 'onnx': return 'onnx', check_exported(folder, also=', or use --engine fastai')
     pkl = artefact(p, 'export') if p.is_dir() else p
     if not pkl.is_file(): raise PetError(f"model {pkl} does not exist: pass a run folder or its export.pkl")
     return 'fastai', pkl
@@ -75,8 +73,8 @@ def predict(model, # a run folder, its model.onnx, or an export.pkl
     if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
     _check_images(images)
     if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)  # an ONNX file is data: no trust needed
-    from fastai.learner import load_learner
-    try: learn = load_learner(p, cpu=True)
+    from petclassifier.deploy import load_checked
+    try: learn = load_checked(p)
     except Exception as e:
         raise PetError(f"{p} is not a model exported by 03_discriminative_finetune ({type(e).__name__}): pass a run's export.pkl") from None
     return predict_batch(learn, images, top)
@@ -151,6 +149,11 @@ def parser() -> argparse.ArgumentParser:
     x.add_argument('run', help='a run folder whose series reached 03_discriminative_finetune')
     x.add_argument('--out', help='folder for model.onnx and inference.json (default: the run folder)')
     x.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign (loading a pickle runs its code)')
+    a = sub.add_parser('app', help="a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs it anywhere")
+    a.add_argument('run', help='a run folder with model.onnx and inference.json, or a bundle')
+    a.add_argument('--host', default='127.0.0.1', help='address to answer on (default 127.0.0.1: this machine only)')
+    a.add_argument('--port', type=int, help='port to answer on (default: the first free one from 7860)')
+    a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or empty), ready for a Hugging Face Space')
     d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
     d.add_argument('run', help='a run folder')
     d.add_argument('--out', help='folder for the site (default RUN/site); must be new, empty or an earlier site')
@@ -265,6 +268,16 @@ def cmd_predict(args) -> int:
         else: print(f"{r['path']}\t" + '\t'.join(f"{b} {p:.4f}" for b, p in r['top']))
     return EXIT_OK
 
+def cmd_app(args) -> int:
+    from petclassifier.app import serve, write_bundle  # Gradio: only for this command
+    if args.bundle:
+        out = write_bundle(args.run, args.bundle)
+        print(f"bundle: {out}\nrun it: cd {out} && pip install -r requirements.txt && python app.py")
+        return EXIT_OK
+    print(f"serving the model of {args.run}; stop with Ctrl-C", flush=True)
+    serve(args.run, host=args.host, port=args.port)
+    return EXIT_OK
+
 def cmd_export(args) -> int:
     from petclassifier.deploy import export_run
     m = export_run(args.run, args.out, trust=args.trust)
@@ -316,7 +329,7 @@ def main(argv:list|None=None # arguments (default sys.argv[1:])
     "Entry point of the `petclassifier` command; returns (and, as a script, exits with) the status."
     args = parser().parse_args(argv)
     try: return {'run': cmd_run, 'history': cmd_history, 'compare': cmd_compare, 'predict': cmd_predict,
-                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export}[args.cmd](args)
+                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export, 'app': cmd_app}[args.cmd](args)
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

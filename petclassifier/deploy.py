@@ -12,7 +12,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['INFERENCE_FILES', 'ONNX_OPSET', 'resize_matrix', 'load_item', 'learner_sizes', 'inference_graph', 'onnx_probs',
-           'parity', 'export_onnx', 'top_record', 'OnnxClassifier', 'export_run']
+           'parity', 'example_files', 'export_onnx', 'top_record', 'OnnxClassifier', 'load_checked', 'export_run']
 
 # %% ../nbs/15_deploy.ipynb #67f2fe3e
 def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
@@ -29,14 +29,14 @@ def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
 def load_item(fn, # an image file
               item_size:int=460 # side of the square, as `Resize(item_size)`
              ) -> np.ndarray:
-    "The photo as fastai's validation `Resize` makes it: centre square, bilinear, as (3, item_size, item_size) floats in [0, 1]."
+    "The photo as fastai's validation `Resize` makes it: centre square, bilinear, as (item_size, item_size, 3) bytes."
     with Image.open(fn) as im:
         im.load(); im = im.convert('RGB')
     w, h = im.size
     side = int(min(w, h) / item_size * item_size)  # fastai's arithmetic, for the same rounding
     l, t = int(0.5 * (w - side)), int(0.5 * (h - side))
     im = im.crop((l, t, l + side, t + side)).resize((item_size, item_size), Image.BILINEAR)
-    return np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 255
+    return np.asarray(im, dtype=np.uint8)
 
 # %% ../nbs/15_deploy.ipynb #3072679f
 def _normalize_stats(learn) -> tuple:
@@ -68,7 +68,8 @@ def inference_graph(learn, # a trained fastai learner
             self.register_buffer('M', M); self.register_buffer('Mt', M.T.contiguous())
             self.register_buffer('mean', torch.tensor(mean).reshape(1, 3, 1, 1))
             self.register_buffer('std', torch.tensor(std).reshape(1, 3, 1, 1))
-        def forward(self, x):
+        def forward(self, x):  # x: (batch, height, width, 3) bytes
+            x = x.permute(0, 3, 1, 2).float() / 255
             x = torch.matmul(torch.matmul(self.M, x), self.Mt)
             return torch.softmax(self.model((x - self.mean) / self.std), dim=1)
     mean, std = _normalize_stats(learn)
@@ -85,7 +86,7 @@ def onnx_probs(model_path, # a model.onnx
     "Probabilities from ONNX Runtime on the CPU, one row per image."
     import onnxruntime as ort
     s = session or ort.InferenceSession(str(model_path), providers=['CPUExecutionProvider'])
-    return s.run(None, {s.get_inputs()[0].name: np.ascontiguousarray(arrays, dtype=np.float32)})[0]
+    return s.run(None, {s.get_inputs()[0].name: np.ascontiguousarray(arrays, dtype=np.uint8)})[0]
 
 # %% ../nbs/15_deploy.ipynb #15d0f156
 def parity(learn, # the fastai learner
@@ -103,6 +104,17 @@ def parity(learn, # the fastai learner
     return dict(images=len(files), top1_agreement=round(float((fa.argmax(1) == ox.argmax(1)).mean()), 4),
                 max_prob_diff=float(np.abs(fa - ox).max()))
 
+# %% ../nbs/15_deploy.ipynb #f786c280
+def example_files(files:list, # validation images
+                  n:int=6) -> list: # how many to keep
+    "Up to `n` of `files` to show a model with: one photo per breed, cats and dogs in turn, in name order."
+    from petclassifier.data import breed_of, species_of
+    first = {}
+    for f in sorted(files, key=lambda f: Path(f).name): first.setdefault(breed_of(Path(f).name), f)
+    cats, dogs = ([f for b, f in first.items() if species_of(b) == s] for s in ('cat', 'dog'))
+    turns = [f for pair in zip(cats, dogs) for f in pair] + cats[len(dogs):] + dogs[len(cats):]
+    return turns[:n]
+
 # %% ../nbs/15_deploy.ipynb #71bd72e0
 def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
                 dest, # folder for model.onnx and inference.json
@@ -111,13 +123,14 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
                 **record): # what else inference.json keeps (the run it came from)
     "Write `model.onnx` and `inference.json` into `dest` after checking them against `learn`; returns the record."
     import torch, warnings, onnx, onnxruntime
+    from petclassifier.data import species_of
     dest, (item_size, size) = Path(dest), learner_sizes(learn)
     dest.mkdir(parents=True, exist_ok=True)
     graph = inference_graph(learn, item_size, size)
     def write(tmp):
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # the exporter's notes on its own deprecation, not the user's business
-            torch.onnx.export(graph, torch.rand(2, 3, item_size, item_size), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
+            torch.onnx.export(graph, torch.zeros(2, item_size, item_size, 3, dtype=torch.uint8), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
                               input_names=['image'], output_names=['probabilities'],
                               dynamic_axes={'image': {0: 'batch'}, 'probabilities': {0: 'batch'}})
     t0 = time.time()
@@ -129,11 +142,14 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
                        f"{check['top1_agreement']:.2%}, largest probability difference {check['max_prob_diff']:.2g} > {tol:g}): "
                        "report it with the run folder")
     mean, std = _normalize_stats(learn)
-    meta = dict(labels=[str(v) for v in learn.dls.vocab], input='image', output='probabilities', item_size=item_size, size=size,
-                load=f"RGB; the largest centred square, resized to {item_size} x {item_size} with Pillow's bilinear filter; /255",
-                in_graph=f"fastai's validation resampling to {size} px as a matrix, Normalize(mean, std), softmax",
+    labels = [str(v) for v in learn.dls.vocab]
+    meta = dict(labels=labels, species=[species_of(b) for b in labels], input='image', output='probabilities', item_size=item_size, size=size,
+                load=f"RGB; the largest centred square, resized to {item_size} x {item_size} with Pillow's bilinear filter; "
+                     "the bytes as (batch, height, width, 3) uint8",
+                in_graph=f"bytes to floats / 255, fastai's validation resampling to {size} px as a matrix, Normalize(mean, std), softmax",
                 mean=mean, std=std, opset=ONNX_OPSET, parity=dict(check, tol=tol), seconds=round(time.time() - t0, 1),
-                versions=dict(torch=torch.__version__, onnx=onnx.__version__, onnxruntime=onnxruntime.__version__), **record)
+                versions=dict(torch=torch.__version__, onnx=onnx.__version__, onnxruntime=onnxruntime.__version__),
+                examples=[str(Path(f).resolve()) for f in example_files(files)], **record)
     write_json(dest/INFERENCE_FILES['meta'], meta)
     return meta
 
@@ -151,21 +167,43 @@ def top_record(path, # the image
 class OnnxClassifier:
     "An exported model (model.onnx and inference.json in `folder`), ready to classify photos."
     def __init__(self, folder):
-        import onnxruntime as ort
-        folder = Path(folder)
-        self.meta = read_json(folder/INFERENCE_FILES['meta'])
-        opts = ort.SessionOptions(); opts.log_severity_level = 3
-        self.session = ort.InferenceSession(str(folder/INFERENCE_FILES['model']), opts, providers=['CPUExecutionProvider'])
-    def probs(self, images:list) -> np.ndarray:
-        "Probabilities for `images` (files), one row each; the photos are decoded on all cores (Pillow lets threads run)."
+        self.folder, self._session = Path(folder), None
+        self.meta = read_json(self.folder/INFERENCE_FILES['meta'])
+    @property
+    def session(self):
+        "The ONNX Runtime session, opened on first use; its threads sleep when idle (they leave the cores to decoding)."
+        if self._session is None:
+            import onnxruntime as ort
+            opts = ort.SessionOptions(); opts.log_severity_level = 3
+            opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
+            self._session = ort.InferenceSession(str(self.folder/INFERENCE_FILES['model']), opts,
+                                                 providers=['CPUExecutionProvider'])
+        return self._session
+    def probs(self, images:list, chunk:int=8) -> np.ndarray:
+        "Probabilities for `images` (files), one row each, `chunk` photos per pass: decoding overlaps the network."
         from concurrent.futures import ThreadPoolExecutor
-        with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as ex:
-            arrays = list(ex.map(lambda f: load_item(f, self.meta['item_size']), images))
-        return onnx_probs(None, np.stack(arrays), self.session)
+        out, batch = [], []
+        with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as ex:  # Pillow and ONNX Runtime let threads run
+            arrays = ex.map(lambda f: load_item(f, self.meta['item_size']), images)  # in order, as each is ready
+            session = self.session  # opens while the first photos decode
+            for i, a in enumerate(arrays, 1):
+                batch.append(a)
+                if len(batch) == chunk or i == len(images): out.append(onnx_probs(None, np.stack(batch), session)); batch = []
+        return np.concatenate(out)
     def predict(self, images:list, top:int=1) -> list:
         "`top_record`s for `images`, in their order."
         if not images: return []
         return [top_record(f, p, self.meta['labels'], top) for f, p in zip(images, self.probs(images))]
+
+# %% ../nbs/15_deploy.ipynb #4cab5950
+def load_checked(pkl # an export.pkl that `check_trusted` has let through
+                ):
+    "`load_learner(pkl, cpu=True)` without fastai's warning about pickles: the signature check has answered it."
+    import warnings
+    from fastai.learner import load_learner
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*insecure pickle')
+        return load_learner(pkl, cpu=True)
 
 # %% ../nbs/15_deploy.ipynb #0cba67ae
 def export_run(run, # a run folder whose series reached 03_discriminative_finetune
@@ -173,11 +211,10 @@ def export_run(run, # a run folder whose series reached 03_discriminative_finetu
                trust:bool=False, # load an export.pkl that this user's runs did not sign
                tol:float=1e-3) -> dict: # see `export_onnx`
     "Export the run's model to ONNX, checked on its validation images; returns the record written to inference.json."
-    from fastai.learner import load_learner
     from petclassifier.data import load_dls
     run = Path(run)
     pkl = artefact(run, 'export', must_exist=True)
     check_trusted(pkl, trust)
     files = list(load_dls(run, num_workers=0).valid.items)
-    learn = load_learner(pkl, cpu=True)
+    learn = load_checked(pkl)
     return export_onnx(learn, out or run, files, tol=tol, run=str(run.resolve()))

@@ -27,7 +27,8 @@ def load_run(run # a run folder
     "Status, parameters, environment, metrics, data, model and learning-rate records of a run folder."
     run = Path(run)
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json)")
-    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data', model='model', lr='lr_json')
+    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data', model='model', lr='lr_json',
+                 onnx='onnx_meta')
     return dict(run=run, **{k: read_record(artefact(run, f)) for k, f in parts.items()})
 
 # %% ../nbs/06_report.ipynb #8d83aaa0
@@ -71,6 +72,15 @@ def _kv(**items) -> pd.DataFrame:
     "A two-column table (item, value) of the items that are not None."
     return pd.DataFrame([dict(item=k.replace('_', ' '), value=_fmt(v)) for k, v in items.items() if v is not None])
 
+# %% ../nbs/06_report.ipynb #7f82796c
+def _exports(onnx:dict # the run's inference.json ({} without one)
+            ) -> str:
+    "The model card's line on the model files: fastai's export, and the ONNX one with its parity check."
+    if not onnx: return RUN_FILES['export'].name
+    p = onnx['parity']
+    return (f"{RUN_FILES['export'].name} (fastai); {RUN_FILES['onnx'].name} (ONNX opset {onnx['opset']}: fastai's top breed "
+            f"on {p['top1_agreement']:.0%} of {p['images']} validation images, every probability within {p['max_prob_diff']:.1g})")
+
 # %% ../nbs/06_report.ipynb #351d5b8a
 def _card_data(r:dict, h:str) -> list:
     "The card's data and model sections."
@@ -86,7 +96,7 @@ def _card_data(r:dict, h:str) -> list:
     B += [(h, 'Model'), ('table', _kv(
         architecture=mod.get('arch', prm.get('arch')), pretrained=mod.get('pretrained', prm.get('pretrained')),
         starting_weights=mod.get('weights') or 'not recorded in model.json',
-        input_normalisation=mod.get('norm'), exported_model=RUN_FILES['export'].name))]
+        input_normalisation=mod.get('norm'), exported_model=_exports(r.get('onnx') or {})))]
     return B
 
 # %% ../nbs/06_report.ipynb #d25dfe22

@@ -1,10 +1,11 @@
 """What a reader sees, in headless Chromium (Playwright, with the system's chromium; `playwright install` is never
-needed): 00_data run from JupyterLab with the project's kernel, and the documentation site opened from disk.
+needed): 00_data run from JupyterLab with the project's kernel, the documentation site opened from disk, and the app.
 Screenshots go to $PETCLASSIFIER_SCREENSHOTS, else a temporary folder; the tests print where."""
 import json, os, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from conftest import ROOT, sample_dir
+from helpers import free_port, start_server, wait_for_http, stop_server
 from petclassifier.data import make_synthetic_pets
 from petclassifier.run import PROFILES, notebook_params
 
@@ -152,3 +153,35 @@ def test_the_site_opens_from_disk(browser, chain_site, shots):
         page.screenshot(path=str(shots/'site-index.png'), full_page=True)
         assert not problems, problems
     finally: page.close()
+
+def test_the_app_shows_what_predict_says(browser, chain, shots, tmp_path):
+    from petclassifier.cli import predict
+    photos = sorted(Path(chain['data']).glob('*.jpg'))  # the real sample's photos, else the generated images
+    photo = photos[len(photos) // 2]
+    want = predict(chain['run'], [photo], top=5)[0]
+    port, log = free_port(), tmp_path/'app.log'
+    server = start_server([sys.executable, '-m', 'petclassifier', 'app', str(chain['run']), '--port', str(port)], log)
+    page, problems = None, []
+    try:
+        wait_for_http(f'http://127.0.0.1:{port}/', server, log)
+        page = browser.new_page(viewport=dict(width=1300, height=1000))
+        page.on('pageerror', lambda e: problems.append(f'page error: {e}'))
+        base = f'http://127.0.0.1:{port}/'
+        # the page must need nothing from elsewhere (it runs offline); its own event stream ends when an answer is in
+        page.on('requestfailed', lambda r: None if r.url.startswith(base) else problems.append(f'failed request: {r.url}'))
+        page.goto(base, wait_until='load')
+        page.locator('#photo input[type=file]').set_input_files(str(photo))
+        shown = page.locator('#breeds [data-testid="label-output-value"]')
+        shown.wait_for(timeout=120_000)
+        assert shown.inner_text().strip() == want['breed'], (shown.inner_text(), want)
+        page.wait_for_function("() => document.querySelector('#species').innerText.includes('Most likely breed')", timeout=30_000)
+        assert 'validation photos of its run' in page.inner_text('body')  # the run's error rate
+        card = page.request.get(base + page.get_by_role('link', name='the model card').get_attribute('href'))
+        assert card.ok and 'Model card' in card.text(), card.status
+        shot = shots/'app.png'
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}: {photo.name} -> {want['breed']} ({want['probability']:.2f})")
+        assert not problems, problems
+    finally:
+        if page is not None: page.close()
+        stop_server(server)

@@ -131,7 +131,7 @@ def test_predict_cases(w, earlier, tmp_path):
     loose = tmp_path/'loose'; loose.mkdir(); shutil.copy(run/'export.pkl', loose/'export.pkl')
     cases.append((['predict', loose/'export.pkl', img], 'it has no signature'))
     (fake/'model.onnx').unlink()
-    cases.append((['predict', fake, img, '--engine', 'onnx'], 'has no ONNX export'))
+    cases.append((['predict', fake, img, '--engine', 'onnx'], 'has no exported model'))
     for args, words in cases:
         r = cli(*args)
         assert r.returncode == USAGE and words in r.stderr and 'Traceback' not in r.stderr, (args, r.stderr)
