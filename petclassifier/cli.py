@@ -12,7 +12,7 @@ warnings.filterwarnings('ignore', category=DeprecationWarning)
 warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")
 from .core import *
 from .run import *
-from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN  # light: no torch, fastai or pandas
+from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
 from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
 from .app import check_exported  # light: Gradio is imported when the app starts
@@ -132,8 +132,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser('compare', help='compare a run with a base run on the same data; exit 1 on a regression')
     c.add_argument('base', help='the reference run folder')
     c.add_argument('new', help='the run folder to judge')
-    c.add_argument('--max-error-increase', type=float, default=MAX_ERROR_INCREASE, metavar='X',
-                   help=f'largest accepted rise of an error rate (default {MAX_ERROR_INCREASE:g}: one validation image of the sample is 0.015)')
+    c.add_argument('--max-error-increase', type=float, metavar='X', help=f'largest accepted rise of an error rate (default: a rise '
+                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}; without their number, {MAX_ERROR_INCREASE:g})')
     c.add_argument('--max-slowdown', type=float, default=MAX_SLOWDOWN, metavar='R',
                    help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
     c.add_argument('--allow-different-data', action='store_true', help='compare runs that validated on different images anyway')

@@ -4,14 +4,15 @@
 
 # %% ../nbs/09_compare.ipynb #3ffddce1
 from __future__ import annotations
-import csv
+import csv, math
 from pathlib import Path
 from .core import *
 from .run import SERIES, is_run_dir
 
 # %% auto #0
-__all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'data_identity', 'read_per_breed', 'run_summary', 'metric_rows', 'breed_moves',
-           'time_rows', 'check_same_data', 'regressions', 'compare_summaries', 'compare_runs', 'render_comparison']
+__all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'data_identity', 'read_per_breed', 'run_summary', 'metric_rows',
+           'breed_moves', 'time_rows', 'rise_p_value', 'check_same_data', 'regressions', 'package_changes',
+           'packages_line', 'compare_summaries', 'compare_runs', 'render_comparison']
 
 # %% ../nbs/09_compare.ipynb #042270ae
 def data_identity(rec:dict # the content of a run's data.json
@@ -53,7 +54,8 @@ def run_summary(run # a run folder made by `petclassifier run`
                 seconds={nb: st.get('notebooks', {}).get(nb, {}).get('seconds') for nb in SERIES},
                 data=data_identity(read_json(d)) if d.exists() else None,
                 parameters=read_json(artefact(run, 'params')).get('parameters', {}),
-                device=read_json(env).get('device') if env.exists() else None)
+                device=read_json(env).get('device') if env.exists() else None, valid_images=m.get('valid_images'),
+                packages=read_json(env).get('distributions') if env.exists() else None)
 
 # %% ../nbs/09_compare.ipynb #2d33e980
 def metric_rows(a:dict, b:dict # summaries (`run_summary`) of the base and the new run
@@ -82,8 +84,19 @@ def time_rows(a:dict, b:dict # summaries of the base and the new run
     return rows + [row('total', tot(a['seconds']), tot(b['seconds']))]
 
 # %% ../nbs/09_compare.ipynb #09007080
-MAX_ERROR_INCREASE = 0.02  # largest rise of an error rate accepted (one image of the 66 validation images of the sample: 0.015)
+MAX_ERROR_INCREASE = 0.02  # the fixed limit when the test cannot be made (one image of the sample's 66 is 0.015)
 MAX_SLOWDOWN = 1.5         # largest ratio new / base of the series' total seconds accepted
+ALPHA = 0.05               # a rise of an error rate with a one-sided p-value below this is a regression
+TEST = 'one-sided two-proportion z-test'
+
+def rise_p_value(base:float, # the base run's error rate
+                 new:float, # the new run's
+                 n:int) -> float: # validation images, the same for both
+    "The p-value of a rise from `base` to `new` at least this large if both models erred alike (pooled two-proportion z-test)."
+    e1, e2 = round(base * n), round(new * n)
+    pooled = (e1 + e2) / (2 * n)
+    if pooled in (0, 1): return 0.5
+    return 0.5 * math.erfc((e2 - e1) / math.sqrt(pooled * (1 - pooled) * 2 * n) / math.sqrt(2))
 
 def check_same_data(a:dict, b:dict, # summaries of the base and the new run
                     allow:bool=False): # compare anyway (--allow-different-data)
@@ -96,24 +109,59 @@ def check_same_data(a:dict, b:dict, # summaries of the base and the new run
     return f"different data or validation sets ({why}): the error changes do not measure the code"
 
 # %% ../nbs/09_compare.ipynb #e57e9b1e
+def _rise(r:dict, max_error_increase:float|None, n:int|None) -> str|None:
+    "Why the rise of metric row `r` is a regression, or None: by the test on `n` images, else by the fixed limit."
+    if r['change'] is None or r['change'] <= 1e-9: return None
+    rose = f"{r['metric']} rose by {r['change']:.4f} ({r['base']:.4f} -> {r['new']:.4f})"
+    if max_error_increase is None and n:
+        p = rise_p_value(r['base'], r['new'], n)
+        return f"{rose}: p = {p:.2g} < {ALPHA:g} ({TEST} on {n} validation images)" if p < ALPHA else None
+    limit = MAX_ERROR_INCREASE if max_error_increase is None else max_error_increase
+    return f"{rose}, more than {limit:g}" if r['change'] > limit + 1e-9 else None
+
 def regressions(metrics:list, # output of `metric_rows`
                 times:list, # output of `time_rows`
-                max_error_increase:float=MAX_ERROR_INCREASE, max_slowdown:float=MAX_SLOWDOWN) -> list:
+                max_error_increase:float|None=None, # a fixed limit; None: the test on `n` images
+                max_slowdown:float=MAX_SLOWDOWN,
+                n:int|None=None) -> list: # validation images of both runs (None: unknown, the fixed limit 0.02)
     "The reasons, one phrase each, why the new run is worse than the base; empty when it is within the limits."
-    out = [f"{r['metric']} rose by {r['change']:.4f} ({r['base']:.4f} -> {r['new']:.4f}), more than {max_error_increase:g}"
-           for r in metrics if r['change'] is not None and r['change'] > max_error_increase + 1e-9]
+    out = [why for why in (_rise(r, max_error_increase, n) for r in metrics) if why]
     t = times[-1]
     if t['ratio'] is not None and t['ratio'] > max_slowdown + 1e-9:
         out.append(f"the series took {t['ratio']:.2f}x the time ({t['base']:.1f} s -> {t['new']:.1f} s), more than {max_slowdown:g}x")
     return out
 
+# %% ../nbs/09_compare.ipynb #7b40a197
+def package_changes(a:dict, b:dict # summaries of the base and the new run
+                   ) -> dict:
+    "`{name: [base, new]}` for each distribution installed at another version (None: not installed); {} if a run did not record them."
+    pa, pb = a.get('packages') or {}, b.get('packages') or {}
+    if not pa or not pb: return {}
+    return {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
+
+def packages_line(changes:dict, # `package_changes`
+                  n:int=5) -> str: # how many to name
+    "The changed distributions in a few words: the first `n` by name, and how many more."
+    said = ', '.join(f"{k} {v[0] or 'absent'} -> {v[1] or 'absent'}" for k, v in list(changes.items())[:n])
+    return said + (f" and {len(changes) - n} more" if len(changes) > n else '')
+
+# %% ../nbs/09_compare.ipynb #7b59f8e1
+def _error_rule(metrics:list, max_error_increase:float|None, n:int|None) -> str:
+    "The OK verdict's words on the errors: which rule held, and the p-value of the largest rise."
+    if max_error_increase is not None or not n:
+        return f"no error rose by more than {MAX_ERROR_INCREASE if max_error_increase is None else max_error_increase:g}"
+    rises = [r for r in metrics if r['change'] is not None and r['change'] > 1e-9]
+    top = max(rises, key=lambda r: r['change'], default=None)
+    said = f"; the largest rise, {top['metric']} {top['change']:+.4f}, has p = {rise_p_value(top['base'], top['new'], n):.2g}" if top else ''
+    return f"no error rose beyond chance ({TEST}, p < {ALPHA:g}, {n} validation images{said})"
+
 # %% ../nbs/09_compare.ipynb #14f67746
 def compare_summaries(a:dict, b:dict, # summaries of the base and the new run
-                      max_error_increase:float=MAX_ERROR_INCREASE, # largest accepted rise of an error rate
+                      max_error_increase:float|None=None, # largest accepted rise of an error rate; None: the test
                       max_slowdown:float=MAX_SLOWDOWN, # largest accepted ratio of total seconds, new / base
                       allow_different_data:bool=False): # compare runs on different validation sets anyway
     "The comparison of two runs: tables, notes, regressions and a verdict, as a JSON-ready dict."
-    if not (isinstance(max_error_increase, (int, float)) and 0 <= max_error_increase < 1):
+    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float)) and 0 <= max_error_increase < 1):
         raise PetError(f"--max-error-increase {max_error_increase}: use a share between 0 and 1, e.g. 0.02")
     if not (isinstance(max_slowdown, (int, float)) and max_slowdown > 0):
         raise PetError(f"--max-slowdown {max_slowdown}: use a positive ratio, e.g. 1.5")
@@ -124,11 +172,15 @@ def compare_summaries(a:dict, b:dict, # summaries of the base and the new run
         notes.append(f"train_seed differs ({pa.get('train_seed')} vs {pb.get('train_seed')}): the error changes include chance, not only the code")
     changed = {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
     ms, ts = metric_rows(a, b), time_rows(a, b)
-    bad = regressions(ms, ts, max_error_increase, max_slowdown)
+    n = a.get('valid_images') if a.get('valid_images') == b.get('valid_images') else None
+    bad = regressions(ms, ts, max_error_increase, max_slowdown, n)
     verdict = ('REGRESSION: ' + '; '.join(bad)) if bad else \
-              f"OK: no error rose by more than {max_error_increase:g} and the series took {ts[-1]['ratio'] or 0:.2f}x the time (limit {max_slowdown:g}x)"
+              f"OK: {_error_rule(ms, max_error_increase, n)} and the series took {ts[-1]['ratio'] or 0:.2f}x the time (limit {max_slowdown:g}x)"
+    pk = package_changes(a, b)
+    if pk: verdict += f"; the libraries differ ({len(pk)}): {packages_line(pk)}"
     return dict(base=a['run'], new=b['run'], metrics=ms, breeds=breed_moves(a, b), seconds=ts, changed_parameters=changed,
-                notes=notes, limits=dict(max_error_increase=max_error_increase, max_slowdown=max_slowdown),
+                changed_packages=pk, notes=notes, limits=dict(max_error_increase=max_error_increase, max_slowdown=max_slowdown,
+                            error_rule=TEST if max_error_increase is None and n else 'fixed limit', alpha=ALPHA, valid_images=n),
                 regressions=bad, verdict=verdict)
 
 # %% ../nbs/09_compare.ipynb #a3118f96
@@ -160,5 +212,6 @@ def render_comparison(c:dict # output of `compare_summaries`
                                                         if c['breeds'] else ['(none moved)']) + ['']
     L += _text_table(c['seconds'], ['notebook', 'base', 'new', 'ratio'], ratio) + ['']
     if c['changed_parameters']: L.append('parameters that differ: ' + ', '.join(f"{k} {v[0]} -> {v[1]}" for k, v in c['changed_parameters'].items()))
+    if c.get('changed_packages'): L.append('libraries that differ: ' + packages_line(c['changed_packages'], n=len(c['changed_packages'])))
     L += [f"note: {n}" for n in c['notes']]
     return '\n'.join(L + [f"verdict: {c['verdict']}"])

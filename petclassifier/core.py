@@ -209,15 +209,19 @@ def config_dir() -> Path:
 def model_key() -> bytes:
     "This user's key for signing model files, made on first use (mode 0600); a `PetError` when others can read it."
     p = config_dir()/'model.key'
-    if not p.exists():
-        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=p.parent)  # mode 0600
-        with os.fdopen(fd, 'wb') as f: f.write(secrets.token_bytes(32))
-        try: os.link(tmp, p)  # atomic, and never over a key another process made meanwhile
-        except FileExistsError: pass
-        finally: os.unlink(tmp)
-    if p.stat().st_mode & 0o077: raise PetError(f"{p} can be read by other users, who could then sign models as you: chmod 600 {p}")
-    return p.read_bytes()
+    try:
+        if not p.exists():
+            p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd, tmp = tempfile.mkstemp(dir=p.parent)  # mode 0600
+            with os.fdopen(fd, 'wb') as f: f.write(secrets.token_bytes(32))
+            try: os.link(tmp, p)  # atomic, and never over a key another process made meanwhile
+            except FileExistsError: pass
+            finally: os.unlink(tmp)
+        if p.stat().st_mode & 0o077: raise PetError(f"{p} can be read by other users, who could then sign models as you: chmod 600 {p}")
+        return p.read_bytes()
+    except OSError as e:
+        raise PetError(f"the model key {p} cannot be made or read ({e.strerror}): make {p.parent} writable, or point "
+                       "$PETCLASSIFIER_CONFIG at a folder of yours") from None
 
 # %% ../nbs/00_core.ipynb #75715f09
 def _hmac(path:Path, key:bytes) -> str:

@@ -15,7 +15,7 @@ from .run import SERIES, is_run_dir
 # %% auto #0
 __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',
            'worst_breeds', 'model_card_blocks', 'report_blocks', 'md_escape', 'md_inline', 'md_table',
-           'render_markdown', 'render_html', 'write_report', 'run_history', 'plot_history']
+           'render_markdown', 'render_html', 'write_report', 'libraries_label', 'run_history', 'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
 TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
@@ -292,7 +292,14 @@ def write_report(run # a run folder
 
 # %% ../nbs/06_report.ipynb #2f4b8a0a
 HISTORY_COLUMNS = ['run', 'started', 'profile', 'device', 'data', 'images', 'head_error_rate', 'final_error_rate',
-                   'seconds', 'status']
+                   'seconds', 'libraries', 'status']
+
+def libraries_label(env:dict # a run's environment.json
+                   ) -> str:
+    "The run's libraries in a few characters: the lock's hash, and how many distributions were off it."
+    if not env.get('lock_sha256'): return '-'
+    off = len(env.get('lock_differences') or {})
+    return f"lock {env['lock_sha256'][:8]}" + (f", {off} off it" if off else '')
 
 def run_history(runs_dir # folder holding run folders
                ) -> pd.DataFrame:
@@ -309,7 +316,7 @@ def run_history(runs_dir # folder holding run folders
                          device=r['env'].get('device', '-'), data=data, images=d.get('n_images'),
                          head_error_rate=m.get('head_error_rate'), final_error_rate=m.get('final_error_rate'),
                          seconds=round(sum(v.get('seconds') or 0 for v in st.get('notebooks', {}).values()), 1),
-                         status=st.get('status')))
+                         libraries=libraries_label(r['env']), status=st.get('status')))
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values('started', kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06_report.ipynb #54dcc6dc

@@ -4,19 +4,19 @@
 
 # %% ../nbs/05_run.ipynb #88e43aff
 from __future__ import annotations
-import os, re, sys, ast, json, time, difflib, signal, platform, subprocess, socket
+import os, re, sys, ast, json, time, difflib, signal, hashlib, platform, subprocess, socket
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
+__all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
            'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path', 'check_params',
            'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status',
-           'environment_info', 'RunFailure', 'check_kernel', 'execute_notebook', 'start_kernel', 'Interrupted',
-           'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series',
-           'next_attempt', 'resume_series']
+           'lock_pins', 'installed_distributions', 'lock_differences', 'environment_info', 'RunFailure', 'check_kernel',
+           'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent',
+           'progress_line', 'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -172,10 +172,33 @@ def _git(*args, cwd=None):
     try: return subprocess.run(['git', *args], cwd=cwd, capture_output=True, text=True, timeout=10).stdout.strip() or None
     except (OSError, subprocess.SubprocessError): return None
 
+# %% ../nbs/05_run.ipynb #fdf191f1
+LOCK = 'requirements.lock'  # the pinned environment, at the root of the checkout
+
+def _dist_name(name:str) -> str: return re.sub(r'[-_.]+', '-', name).lower()  # as pip compares names
+
+def lock_pins(path # a lock file written by scripts/lock.sh (`name==version` lines with hashes)
+             ) -> dict:
+    "`{name: version}` of the lock, names normalised as pip compares them; `{}` when there is no such file."
+    p = Path(path)
+    if not p.is_file(): return {}
+    pins = (re.match(r'([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)', l) for l in p.read_text().splitlines())
+    return {_dist_name(m[1]): m[2] for m in pins if m}
+
+def installed_distributions() -> dict:
+    "`{name: version}` of every distribution installed in this environment, sorted by name."
+    from importlib.metadata import distributions
+    return dict(sorted({_dist_name(d.metadata['Name']): d.version for d in distributions() if d.metadata['Name']}.items()))
+
+def lock_differences(pins:dict, # `lock_pins`
+                     installed:dict) -> dict: # `installed_distributions`
+    "`{name: [locked, installed]}` for every locked distribution installed at another version, or not at all (None)."
+    return {k: [v, installed.get(k)] for k, v in pins.items() if installed.get(k) != v}
+
 # %% ../nbs/05_run.ipynb #08ba5482
 def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run was asked to use
                     ) -> dict:
-    "Versions, device, code revision and host of this run."
+    "Versions (every installed distribution, and how they differ from the lock), device, code revision and host of this run."
     from importlib.metadata import version
     import torch
     vers = {p: version(p) for p in ('petclassifier', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'nbdev', 'papermill')}
@@ -183,10 +206,13 @@ def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run w
     repo = project_root()
     commit = _git('rev-parse', 'HEAD', cwd=repo)
     dirty = bool(_git('status', '--porcelain', '--untracked-files=no', cwd=repo)) if commit else None
+    lock, dists = repo/LOCK, installed_distributions()
+    pins = lock_pins(lock)
     return dict(python=platform.python_version(), platform=platform.platform(), host=socket.gethostname(),
                 versions=vers, device=torch.cuda.get_device_name(0) if cuda else 'CPU', cuda=cuda,
                 cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                git_commit=commit, git_dirty=dirty)
+                git_commit=commit, git_dirty=dirty, lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if pins else None,
+                lock_differences=lock_differences(pins, dists) if pins else None, distributions=dists)
 
 # %% ../nbs/05_run.ipynb #07c8822d
 KERNEL = 'petclassifier'

@@ -2,23 +2,32 @@
 # Install petclassifier into ./.venv and register the Jupyter kernel "petclassifier" inside that venv.
 # Usage: bash scripts/install.sh               always (re)install (PYTHON=/path/to/python3.x chooses the interpreter)
 #        bash scripts/install.sh --if-needed   install only when .venv is missing or out of date (run.sh and test.sh)
-# Out of date means: no .venv/bin/python, `import petclassifier` fails in it, or the stamp file below is missing or
-# older than setup.py or settings.ini (where the requirements live). A successful install writes the stamp.
+#        bash scripts/install.sh --fresh       resolve the requirements afresh from settings.ini (the newest releases
+#                                              they allow) instead of installing requirements.lock
+# By default the exact versions of requirements.lock are installed, each file checked against its hash (pip
+# --require-hashes); scripts/lock.sh rewrites the lock. Out of date means: no .venv/bin/python, `import petclassifier`
+# fails in it, or the stamp file below is missing or older than setup.py, settings.ini or requirements.lock.
+# A successful install writes the stamp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=.venv/.petclassifier-installed
 
 up_to_date() {
   [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$stamp" -nt setup.py ] && [ "$stamp" -nt settings.ini ] &&
+    [ "$stamp" -nt requirements.lock ] &&
     .venv/bin/python -I -c 'import petclassifier' >/dev/null 2>&1  # -I: not the clone's folder, the installed package
 }
 
-case "${1:-}" in
-  "") ;;
-  --if-needed) if up_to_date; then echo ".venv is up to date (bash scripts/install.sh reinstalls)"; exit 0; fi ;;
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "error: unknown argument '$1': use --if-needed or nothing (see bash scripts/install.sh --help)" >&2; exit 2 ;;
-esac
+if_needed=0 fresh=0
+for arg in "$@"; do
+  case "$arg" in
+    --if-needed) if_needed=1 ;;
+    --fresh) fresh=1 ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "error: unknown argument '$arg': use --if-needed, --fresh or nothing (see bash scripts/install.sh --help)" >&2; exit 2 ;;
+  esac
+done
+if [ "$if_needed" = 1 ] && up_to_date; then echo ".venv is up to date (bash scripts/install.sh reinstalls)"; exit 0; fi
 
 pick_python() {
   for py in "${PYTHON:-}" python3.11 python3.12 python3.10 python3.13 python3; do
@@ -35,8 +44,14 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 rm -f "$stamp"
-echo "Installing petclassifier and its requirements into .venv (torch is large: this takes a few minutes)"
-.venv/bin/python -m pip install --quiet -e ".[dev]"
+if [ "$fresh" = 1 ]; then
+  echo "Installing petclassifier and the newest requirements settings.ini allows into .venv (torch is large: minutes)"
+  .venv/bin/python -m pip install --quiet --upgrade -e ".[dev]"
+else
+  echo "Installing requirements.lock and petclassifier into .venv (torch is large: this takes a few minutes)"
+  .venv/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+  .venv/bin/python -m pip install --quiet --no-deps -e .
+fi
 # --sys-prefix keeps the kernelspec inside this venv: other clones or venvs on the machine cannot hijack it.
 .venv/bin/python -m ipykernel install --sys-prefix --name petclassifier --display-name "Python (petclassifier)" >/dev/null
 touch "$stamp"

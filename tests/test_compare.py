@@ -38,11 +38,20 @@ def test_identical_runs_pass(base, tmp_path):
 
 def test_higher_error_fails_with_the_reason(base, tmp_path):
     worse = make_run(tmp_path/'worse', final=0.1212 + 2/66, breeds=(('pug', 1.0), ('Birman', 0.0), ('beagle', 0.5)))
-    code, out, err = run_main(base, worse)
+    code, out, err = run_main(base, worse, '--max-error-increase', '0.02')
     assert code == 1
     assert err == 'regression: final_error_rate rose by 0.0303 (0.1212 -> 0.1515), more than 0.02\n', err
     assert 'verdict: REGRESSION' in out and 'pug' in out and 'beagle' in out and 'Birman' not in out
     assert run_main(base, worse, '--max-error-increase', '0.05')[0] == 0
+    code, out, err = run_main(base, worse)  # by default: two images of 66 are within chance, and the verdict says why
+    assert (code, err) == (0, ''), err
+    assert 'verdict: OK: no error rose beyond chance (one-sided two-proportion z-test, p < 0.05, 66 validation images' in out, out
+
+def test_a_rise_beyond_chance_fails_with_its_p_value(base, tmp_path):
+    worse = make_run(tmp_path/'worse', final=26/66)
+    code, out, err = run_main(base, worse)
+    assert code == 1 and err.startswith('regression: final_error_rate rose by 0.2727 (0.1212 -> 0.3939): p = ') and \
+        err.endswith(' < 0.05 (one-sided two-proportion z-test on 66 validation images)\n'), err
 
 def test_one_image_is_within_the_default(base, tmp_path):
     one = make_run(tmp_path/'one', final=0.1212 + 1/66)
@@ -68,7 +77,7 @@ def test_unusable_input_exits_2(base, tmp_path):
 
 def test_json(base, tmp_path):
     worse = make_run(tmp_path/'worse', head=0.25)
-    code, out, _ = run_main(base, worse, '--json')
+    code, out, _ = run_main(base, worse, '--json', '--max-error-increase', '0.02')
     c = json.loads(out)
     assert code == 1 and c['regressions'] == ['head_error_rate rose by 0.0985 (0.1515 -> 0.2500), more than 0.02']
     assert [r['metric'] for r in c['metrics']] == ['head_error_rate', 'final_error_rate', 'species_error_rate']

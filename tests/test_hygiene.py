@@ -174,3 +174,21 @@ def test_the_front_page_is_not_a_lesson():
     assert 'index' not in SERIES
     assert not any('parameters' in c.get('metadata', {}).get('tags', []) for c in d['cells'])
     assert not any('default_exp' in ''.join(c['source']) for c in d['cells'] if c['cell_type'] == 'code')
+
+def test_the_lock_holds_what_settings_ini_asks_for():
+    "requirements.lock (scripts/lock.sh) pins every requirement of settings.ini, the extras' too, at a version it allows."
+    from packaging.requirements import Requirement
+    from petclassifier.run import LOCK, lock_pins, _dist_name
+    cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
+    c = cfg['DEFAULT']
+    reqs = [Requirement(r) for k in c if k == 'requirements' or k.endswith('_requirements') for r in c[k].split()]
+    pins = lock_pins(ROOT/LOCK)
+    assert len(pins) > len(reqs), f"{LOCK} is missing or holds too little: run bash scripts/lock.sh"
+    bad = [f"{r} (locked: {pins.get(_dist_name(r.name))})" for r in reqs
+           if not r.specifier.contains(pins.get(_dist_name(r.name)) or '0.0.0.dev0', prereleases=True) or _dist_name(r.name) not in pins]
+    assert not bad, f"{LOCK} disagrees with settings.ini on {bad}: run bash scripts/lock.sh"
+    fixed = [Requirement(l) for l in (ROOT/'scripts/lock-constraints.txt').read_text().splitlines() if l and not l.startswith('#')]
+    assert fixed and all(r.specifier.contains(pins.get(_dist_name(r.name), '0.0.0.dev0')) for r in fixed), fixed
+    lines = (ROOT/LOCK).read_text().splitlines()
+    entries = [l for l in lines if l[:1].isalnum()]
+    assert all(l.endswith('\\') for l in entries), 'a lock entry without hashes: run bash scripts/lock.sh'

@@ -19,7 +19,7 @@ def proj(tmp_path):
     p = tmp_path/'clone'
     (p/'scripts').mkdir(parents=True)
     for f in ['install.sh', 'run.sh', 'test.sh']: shutil.copy(ROOT/'scripts'/f, p/'scripts'/f)
-    for f in ['setup.py', 'settings.ini']: shutil.copy(ROOT/f, p/f)
+    for f in ['setup.py', 'settings.ini', 'requirements.lock']: shutil.copy(ROOT/f, p/f)
     (p/'.venv'/'bin').mkdir(parents=True)
     py = p/'.venv'/'bin'/'python'
     py.write_text(FAKE % sys.executable); py.chmod(0o755)
@@ -33,18 +33,23 @@ def sh(proj, script, *args, **env):
     log.unlink(missing_ok=True)
     return r, calls
 
+LOCKED = ['-m pip install --quiet --require-hashes --no-deps -r requirements.lock', '-m pip install --quiet --no-deps -e .']
+
 def test_install_if_needed(proj):
-    r, calls = sh(proj, 'install.sh', '--if-needed')  # no stamp yet: installs
-    assert r.returncode == 0 and calls[0].startswith('-m pip install') and calls[1].startswith('-m ipykernel install'), r.stderr
+    r, calls = sh(proj, 'install.sh', '--if-needed')  # no stamp yet: installs the lock, then the project
+    assert r.returncode == 0 and calls[:2] == LOCKED and calls[2].startswith('-m ipykernel install'), (calls, r.stderr)
     assert (proj/'.venv'/'.petclassifier-installed').exists()
     r, calls = sh(proj, 'install.sh', '--if-needed')
     assert r.returncode == 0 and calls == [] and 'up to date' in r.stdout
-    later = time.time() + 5
-    os.utime(proj/'settings.ini', (later, later))  # the requirements changed
-    r, calls = sh(proj, 'install.sh', '--if-needed')
-    assert len(calls) == 2
+    for i, f in enumerate(['settings.ini', 'requirements.lock']):  # the requirements changed, or the lock did
+        later = time.time() + 5 * (i + 1)
+        os.utime(proj/f, (later, later))
+        r, calls = sh(proj, 'install.sh', '--if-needed')
+        assert len(calls) == 3, (f, calls)
     r, calls = sh(proj, 'install.sh')  # without --if-needed: always
-    assert len(calls) == 2
+    assert len(calls) == 3
+    r, calls = sh(proj, 'install.sh', '--fresh')  # resolved afresh from settings.ini, not the lock
+    assert calls[0] == '-m pip install --quiet --upgrade -e .[dev]' and len(calls) == 2, calls
     r, _ = sh(proj, 'install.sh', '--ifneeded')
     assert r.returncode == 2 and 'unknown argument' in r.stderr
 
