@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_run.ipynb #88e43aff
 from __future__ import annotations
-import os, re, sys, ast, json, time, difflib, signal, hashlib, platform, subprocess, socket
+import os, re, sys, ast, json, time, shutil, difflib, signal, hashlib, platform, tempfile, subprocess, socket
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -313,7 +313,11 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
     "Start a Jupyter kernel now, importing fastai as it starts when it is an IPython kernel; returns its manager."
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync  # the event loop papermill's client uses too
-    km = AsyncKernelManager(kernel_name=kernel)
+    # the kernel talks over sockets in a folder of its own: TCP ports, picked free and bound a moment later by the
+    # kernel, can be taken meanwhile by another run's kernel starting at the same time ('Address already in use')
+    sockets = tempfile.mkdtemp(prefix='petclassifier-kernel-')
+    km = AsyncKernelManager(kernel_name=kernel, transport='ipc', ip=os.path.join(sockets, 'kernel'))
+    km.sockets = sockets
     ipython = any('ipykernel' in a for a in km.kernel_spec.argv)
     # a caller's MPLBACKEND (Agg under tests and CI) would keep the figures out of the executed notebooks;
     # without it ipykernel uses its inline backend and every figure is saved with its cell
@@ -364,6 +368,8 @@ def stop_kernel(km, # a manager from `start_kernel`
         if not now: stop_kernel(km, now=True)
         raise
     except Exception: pass
+    finally:
+        if getattr(km, 'sockets', None): shutil.rmtree(km.sockets, ignore_errors=True)
 
 # %% ../nbs/05_run.ipynb #a4d45a30
 STOP_WITH_PARENT = 'PETCLASSIFIER_STOP_WITH_PARENT'  # set by a sweep's task in the runner's environment

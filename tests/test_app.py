@@ -3,7 +3,6 @@ import nothing of this project (no petclassifier, PyTorch or fastai), answering 
 import sys
 from pathlib import Path
 from helpers import main_in_process, free_port, start_server, wait_for_http, stop_server
-from test_runner import tiny, failed_then_resumed, second_run  # the tiny runs, shared with test_runner (one group)
 from petclassifier.core import read_json
 
 # runs app.py as `python app.py` would, with the project's own packages made unimportable

@@ -8,38 +8,7 @@ from petclassifier.data import make_synthetic_pets
 from petclassifier.run import execute_notebook, RunFailure
 from petclassifier.report import error_interval, validation_counts, load_run
 from helpers import cli, run_folders, status, snapshot
-
-TINY = ['--profile', 'tiny']
-
-@pytest.fixture(scope='session')
-def tiny(tmp_path_factory):
-    base = tmp_path_factory.mktemp('tiny')
-    return dict(base=base, data=make_synthetic_pets(base/'pets', n_breeds=4, n_per_breed=8, size=64), runs=base/'runs')
-
-@pytest.fixture(scope='session')
-def failed_then_resumed(tiny):
-    "A run made to fail in 02 (lr_lo above the head's rate, the finder's valley), then resumed with a correction."
-    r1 = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tiny['runs'], '--set', 'lr_lo=0.5')
-    (run,) = run_folders(tiny['runs'])
-    st1 = status(run)
-    partial = (run/'notebooks'/'02_lr_find.ipynb').read_text()
-    card_after_failure = (run/'model_card.md').exists()
-    reports_after_failure = (run/'report.md').read_text(), (run/'report.html').read_text()
-    # both ends given: on random images the finder's valley can land anywhere, even below 1e-5
-    r2 = cli('run', '--resume', run, '--set', 'lr_lo=1e-5', '--set', 'lr_hi=1e-3')
-    return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run, card_after_failure=card_after_failure,
-                reports_after_failure=reports_after_failure)
-
-@pytest.fixture(scope='session')
-def second_run(tiny, failed_then_resumed):
-    "A second run into the same runs folder, with no data anywhere: the tiny profile generates images, and says so."
-    first = snapshot(failed_then_resumed['run'])
-    env = dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tiny['base']/'fastai'), HTTPS_PROXY='http://127.0.0.1:9',
-               HTTP_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9')
-    r = cli('run', *TINY, '--runs-dir', tiny['runs'], env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    (run,) = [p for p in run_folders(tiny['runs']) if p != failed_then_resumed['run']]
-    return dict(r=r, run=run, first_before=first)
+from conftest import TINY  # the tiny runs these tests share: tiny, failed_then_resumed, second_run (conftest.py)
 
 def test_failure_is_one_clear_line(failed_then_resumed):
     r1, st1 = failed_then_resumed['r1'], failed_then_resumed['st1']
