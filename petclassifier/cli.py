@@ -6,21 +6,18 @@
 from __future__ import annotations
 import os, sys, json, argparse, traceback, warnings
 from pathlib import Path
-# library deprecation chatter (torch.jit, pandas options set by fastai) is not for the users of a command line
-warnings.filterwarnings('ignore', category=FutureWarning)
-warnings.filterwarnings('ignore', category=DeprecationWarning)
-warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")
 from .core import *
 from .run import *
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
 from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
 from .app import check_exported  # light: Gradio is imported when the app starts
+from .diff import RTOL  # light: nbdime and Pillow are imported when a page is made
 
 # %% auto #0
 __all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict_batch', 'predict', 'parser',
-           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_sweep',
-           'main', 'console']
+           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_diff',
+           'cmd_sweep', 'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #d5dd98cd
 def predict_batch(learn, # a loaded learner (from `load_learner`)
@@ -154,6 +151,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument('--host', default='127.0.0.1', help='address to answer on (default 127.0.0.1: this machine only)')
     a.add_argument('--port', type=int, help='port to answer on (default: the first free one from 7860)')
     a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or empty), ready for a Hugging Face Space')
+    f = sub.add_parser('diff', help="one HTML page of two runs' executed lessons side by side, cell by cell")
+    f.add_argument('base', help='the reference run folder')
+    f.add_argument('new', help='the run folder to look at')
+    f.add_argument('--out', help='the page to write (default NEW/diff-<base run>.html)')
+    f.add_argument('--rtol', type=float, default=RTOL, help=f'numbers in outputs within this share of the larger count as equal (default {RTOL:g})')
     d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
     d.add_argument('run', help='a run folder')
     d.add_argument('--out', help='folder for the site (default RUN/site); must be new, empty or an earlier site')
@@ -294,6 +296,12 @@ def cmd_docs(args) -> int:
     print(f"site: {out/'index.html'}")
     return EXIT_OK
 
+def cmd_diff(args) -> int:
+    from petclassifier.diff import write_diff
+    out, lines = write_diff(args.base, args.new, args.out, rtol=args.rtol)
+    print('\n'.join(lines) + f"\ndiff: {out}")
+    return EXIT_OK
+
 # %% ../nbs/07_cli.ipynb #a8234516
 SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
 
@@ -328,8 +336,20 @@ def main(argv:list|None=None # arguments (default sys.argv[1:])
         ) -> int:
     "Entry point of the `petclassifier` command; returns (and, as a script, exits with) the status."
     args = parser().parse_args(argv)
+    with warnings.catch_warnings():  # the filters hold while a command runs: importing this module changes nothing
+        _quiet_libraries()
+        return _dispatch(args)
+
+def _quiet_libraries():
+    "Library deprecation chatter (torch.jit, pandas options set by fastai) is not for the users of a command line."
+    warnings.filterwarnings('ignore', category=FutureWarning)
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")
+
+def _dispatch(args) -> int:
+    "Run the command `args` names; a `PetError` or an `OSError` is one line on stderr and an exit status."
     try: return {'run': cmd_run, 'history': cmd_history, 'compare': cmd_compare, 'predict': cmd_predict,
-                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export, 'app': cmd_app}[args.cmd](args)
+                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export, 'app': cmd_app, 'diff': cmd_diff}[args.cmd](args)
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

@@ -8,6 +8,7 @@ import csv, math
 from pathlib import Path
 from .core import *
 from .run import SERIES, is_run_dir
+from .diff import default_diff_path
 
 # %% auto #0
 __all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'data_identity', 'read_per_breed', 'run_summary', 'metric_rows',
@@ -178,7 +179,8 @@ def compare_summaries(a:dict, b:dict, # summaries of the base and the new run
               f"OK: {_error_rule(ms, max_error_increase, n)} and the series took {ts[-1]['ratio'] or 0:.2f}x the time (limit {max_slowdown:g}x)"
     pk = package_changes(a, b)
     if pk: verdict += f"; the libraries differ ({len(pk)}): {packages_line(pk)}"
-    return dict(base=a['run'], new=b['run'], metrics=ms, breeds=breed_moves(a, b), seconds=ts, changed_parameters=changed,
+    page = default_diff_path(a['run'], b['run'])
+    return dict(base=a['run'], new=b['run'], diff=str(page) if page.is_file() else None, metrics=ms, breeds=breed_moves(a, b), seconds=ts, changed_parameters=changed,
                 changed_packages=pk, notes=notes, limits=dict(max_error_increase=max_error_increase, max_slowdown=max_slowdown,
                             error_rule=TEST if max_error_increase is None and n else 'fixed limit', alpha=ALPHA, valid_images=n),
                 regressions=bad, verdict=verdict)
@@ -214,4 +216,5 @@ def render_comparison(c:dict # output of `compare_summaries`
     if c['changed_parameters']: L.append('parameters that differ: ' + ', '.join(f"{k} {v[0]} -> {v[1]}" for k, v in c['changed_parameters'].items()))
     if c.get('changed_packages'): L.append('libraries that differ: ' + packages_line(c['changed_packages'], n=len(c['changed_packages'])))
     L += [f"note: {n}" for n in c['notes']]
+    L.append('the notebooks side by side: ' + (c.get('diff') or f"petclassifier diff {c['base']} {c['new']}"))
     return '\n'.join(L + [f"verdict: {c['verdict']}"])

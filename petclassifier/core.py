@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'PARAM_RULES', 'PetError',
+__all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'TUTORIAL_LR', 'PARAM_RULES', 'PetError',
            'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
            'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
            'config_dir', 'model_key', 'sign_model', 'verify_model', 'check_trusted', 'synthetic_banner', 'Rule',
@@ -279,6 +279,7 @@ class Rule(NamedTuple):
     optional:bool = False  # None is a valid value too
 
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')  # what a run may train in (see `resolve_precision` in 01_fit_head)
+TUTORIAL_LR = dict(lr_lo=6e-5, lr_hi=2e-4)  # the tutorial's fine-tuning range: fit_one_cycle(4, lr_max=slice(6e-5, 2e-4))
 
 PARAM_RULES = dict(
     data_path=Rule(str, None, 'a folder of images', True),

@@ -179,7 +179,7 @@ class OnnxClassifier:
             self._session = ort.InferenceSession(str(self.folder/INFERENCE_FILES['model']), opts,
                                                  providers=['CPUExecutionProvider'])
         return self._session
-    def probs(self, images:list, chunk:int=8) -> np.ndarray:
+    def probs(self, images:list, chunk:int=2) -> np.ndarray:
         "Probabilities for `images` (files), one row each, `chunk` photos per pass: decoding overlaps the network."
         from concurrent.futures import ThreadPoolExecutor
         out, batch = [], []

@@ -8,7 +8,6 @@ import sys, math, warnings
 from pathlib import Path
 from fastai.vision.all import *
 from .core import *
-from .run import PROFILES
 
 # %% auto #0
 __all__ = ['SUGGESTIONS', 'FALLBACK_LR_HI', 'suggestion_funcs', 'lr_range', 'range_rule', 'save_lr', 'load_lr_range',
@@ -41,7 +40,7 @@ def _as_dict(suggestions) -> dict:
     return {k: num(v) if k in {f.__name__ for f in SUGGESTIONS} else v for k, v in d.items()}
 
 # %% ../nbs/02_lr_find.ipynb #c9e7cc16
-FALLBACK_LR_HI = PROFILES['tutorial']['lr_hi']  # lr_hi instead of the valley when the curve cannot be trusted
+FALLBACK_LR_HI = TUTORIAL_LR['lr_hi']  # the tutorial's lr_hi instead of the valley when the curve cannot be trusted
 
 def lr_range(suggestions, # `learn.lr_find`'s `SuggestedLRs`, a dict of them, or `check_curve`'s dict
              lr_lo:float|None=None, # the lower end (first layers); None: lr_hi / spread

@@ -13,10 +13,10 @@ from .core import *
 # %% auto #0
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
            'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path', 'check_params',
-           'resolve_params', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status', 'write_status',
-           'lock_pins', 'installed_distributions', 'lock_differences', 'environment_info', 'RunFailure', 'check_kernel',
-           'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent',
-           'progress_line', 'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
+           'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status',
+           'write_status', 'lock_pins', 'installed_distributions', 'lock_differences', 'environment_info', 'RunFailure',
+           'check_kernel', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel',
+           'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -26,7 +26,7 @@ VALLEY = dict(lr_lo=None, lr_hi=None)  # the fine-tuning range from the finder's
 SMALL_DATA = dict(linear_head=True, freeze_bn=True, probe_epochs=50, epochs_head=0)
 PROFILES = dict(
     tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64, epochs_head=4,
-                  num_it=100, lr_lo=6e-5, lr_hi=2e-4, epochs_finetune=4, precision='fp32'),
+                  num_it=100, **TUTORIAL_LR, epochs_finetune=4, precision='fp32'),
     smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
                num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, allow_synthetic=True),
     improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
@@ -115,7 +115,12 @@ def _per_notebook(resolved:dict, nb_params:dict) -> dict:
     return {nb: {k: resolved[k] for k in ps if k != 'run_dir'} for nb, ps in nb_params.items()}
 
 # %% ../nbs/05_run.ipynb #8369e694
-_checked_folders = set()  # image folders that passed `check_images` in this process
+_checked_folders = {}  # image folder -> `folder_listing` when it passed `check_images` in this process
+
+def folder_listing(folder) -> int:
+    "A hash of every file's path, size and modification time under `folder`: it changes when any file does."
+    return hash(tuple(sorted((os.path.join(d, f), s.st_size, s.st_mtime_ns) for d, _, fs in os.walk(folder)
+                             for f in fs for s in [os.lstat(os.path.join(d, f))])))
 
 def preflight(params:dict # resolved parameters of a run
              ):
@@ -124,9 +129,10 @@ def preflight(params:dict # resolved parameters of a run
     from petclassifier.learner import resolve_arch
     if params.get('data_path'):
         folder = find_data(params['data_path'])
-        if folder.resolve() not in _checked_folders:
+        seen = folder_listing(folder)
+        if _checked_folders.get(folder.resolve()) != seen:  # checked again when a file was added, changed or removed
             check_images(folder)
-            _checked_folders.add(folder.resolve())
+            _checked_folders[folder.resolve()] = seen
     resolve_arch(params['arch'])
 
 # %% ../nbs/05_run.ipynb #044bb6f8

@@ -5,7 +5,7 @@ import json, os, secrets, shutil, signal, socket, subprocess, sys, time, urllib.
 from pathlib import Path
 import pytest
 from conftest import ROOT, sample_dir
-from helpers import free_port, start_server, wait_for_http, stop_server
+from helpers import free_port, start_server, wait_for_http, stop_server, main_in_process
 from petclassifier.data import make_synthetic_pets
 from petclassifier.run import PROFILES, notebook_params
 
@@ -185,3 +185,38 @@ def test_the_app_shows_what_predict_says(browser, chain, shots, tmp_path):
     finally:
         if page is not None: page.close()
         stop_server(server)
+
+def test_the_diff_page_shows_both_runs(browser, tiny, failed_then_resumed, shots, tmp_path):
+    """`petclassifier diff` of two tiny runs with different training seeds, opened from disk: the confusion matrices of
+    both runs side by side (with their difference when a pixel differs), and every breed's validation errors in both."""
+    from helpers import cli, run_folders
+    r = cli('run', '--profile', 'tiny', '--data', tiny['data'], '--runs-dir', tmp_path/'runs', '--set', 'train_seed=7')
+    assert r.returncode == 0, r.stderr[-2000:]
+    (other,) = run_folders(tmp_path/'runs')
+    base = failed_then_resumed['run']
+    page_file = tmp_path/'diff.html'
+    code, out, err = main_in_process('diff', base, other, '--out', page_file)
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"diff: {page_file}" and out.count('cells,') == 5, out
+    page, problems = browser.new_page(viewport=dict(width=1400, height=1000)), []
+    page.on('pageerror', lambda e: problems.append(f'page error: {e}'))
+    page.on('request', lambda q: None if q.url.startswith(('file:', 'data:')) else problems.append(f'request: {q.url}'))
+    try:
+        page.goto(page_file.as_uri(), wait_until='load')
+        body = page.inner_text('body')
+        assert 'train_seed' in body and 'relative tolerance' in body
+        breeds = page.locator('#per-breed tr')
+        assert breeds.count() == 1 + len(_per_breed(base)), breeds.count()  # a header, then every breed
+        matrix = page.locator('section#nb-04_interpret .cell', has_text='plot_confusion_matrix')
+        assert matrix.count() == 1
+        pictures = matrix.locator('img').evaluate_all('imgs => imgs.map(i => [i.className, i.complete && i.naturalWidth > 0])')
+        kinds = sorted(k for k, ok in pictures if ok)
+        assert kinds in (['fig-base', 'fig-diff', 'fig-new'], ['fig-base', 'fig-new']) and len(pictures) == len(kinds), pictures
+        page.screenshot(path=str(shots/'diff-top.png'))
+        matrix.screenshot(path=str(shots/'diff-confusion-matrix.png'))
+        print(f"screenshots: {shots/'diff-top.png'}, {shots/'diff-confusion-matrix.png'} ({', '.join(kinds)})")
+        assert not problems, problems
+    finally: page.close()
+
+def _per_breed(run) -> list:
+    return [l for l in (Path(run)/'per_breed.csv').read_text().splitlines()[1:] if l]
