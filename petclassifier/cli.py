@@ -99,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
     r.add_argument('--runs-dir', default='runs', help='folder for run folders (default ./runs)')
     r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
-    r.add_argument('--device', choices=['auto', 'cpu', 'cuda'], default='auto', help='where to train (default auto)')
+    r.add_argument('--device', choices=DEVICES, default='auto', help='where to train (default auto)')
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
     r.add_argument('--cell-timeout', type=int, default=6*3600, help='seconds one cell may run (default 21600)')
     r.add_argument('--quiet', action='store_true', help='no progress lines')
@@ -163,13 +163,8 @@ def parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/07_cli.ipynb #bfb9ad85
 def _device(args):
-    "Apply --device/--require-gpu to this process and the kernels it starts."
-    import torch
-    if args.require_gpu and not torch.cuda.is_available():
-        raise PetError("--require-gpu: no CUDA GPU is visible (torch.cuda.is_available() is False): run on a GPU machine or drop --require-gpu")
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise PetError("--device cuda: no CUDA GPU is visible: use --device auto or cpu")
-    if args.device == 'cpu': os.environ['CUDA_VISIBLE_DEVICES'] = ''
+    "Refuse --device/--require-gpu on a machine that cannot honour them; the runner hands the device to its kernels."
+    check_device(args.device, args.require_gpu)
 
 # %% ../nbs/07_cli.ipynb #1aa56554
 def _summary(run):

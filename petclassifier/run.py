@@ -11,12 +11,13 @@ from pathlib import Path
 from .core import *
 
 # %% auto #0
-__all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'PREIMPORT', 'STOP_WITH_PARENT',
-           'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path', 'check_params',
-           'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir', 'read_status',
-           'write_status', 'lock_pins', 'installed_distributions', 'lock_differences', 'environment_info', 'RunFailure',
-           'check_kernel', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel',
-           'stop_with_parent', 'progress_line', 'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
+__all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT',
+           'STOP_WITH_PARENT', 'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path',
+           'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir',
+           'read_status', 'write_status', 'lock_pins', 'installed_distributions', 'lock_differences',
+           'environment_info', 'RunFailure', 'check_kernel', 'check_device', 'execute_notebook', 'start_kernel',
+           'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress',
+           'run_series', 'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -243,6 +244,21 @@ def check_kernel(name:str=KERNEL):
 
 STEP = 'step'  # the directive (`#| step`) that marks the cells a run executes
 
+# %% ../nbs/05_run.ipynb #d6b54b63
+DEVICES = ('auto', 'cpu', 'cuda')  # where a run may train: a GPU when there is one, the CPU, or a GPU or nothing
+
+def check_device(device:str='auto', # one of `DEVICES`
+                 require_gpu:bool=False): # refuse to run without a CUDA GPU, whatever `device` says (the nightly)
+    "Raise a `PetError` naming the fix when `device` is unknown or asks for a GPU this machine does not show."
+    if device not in DEVICES: raise PetError(f"device {device!r}: use one of {', '.join(DEVICES)}")
+    if not (require_gpu or device == 'cuda'): return
+    import torch
+    if require_gpu and not torch.cuda.is_available():
+        raise PetError("--require-gpu: no CUDA GPU is visible (torch.cuda.is_available() is False): "
+                       "run on a GPU machine or drop --require-gpu")
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise PetError("--device cuda: no CUDA GPU is visible: use --device auto or cpu")
+
 # %% ../nbs/05_run.ipynb #5c9b51af
 def _directives(src:str) -> dict:
     "nbdev directives (`#| name args`) at the top of a cell's source."
@@ -315,7 +331,8 @@ PREIMPORT = 'import fastai.vision.all; del fastai'  # what a kernel started ahea
 
 def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
                  cwd=None, # working directory of the kernel (the run folder)
-                 log=None): # open binary file for the kernel's stdout/stderr (default: inherited)
+                 log=None, # open binary file for the kernel's stdout/stderr (default: inherited)
+                 device:str='auto'): # 'cpu': the kernel sees no GPU, whatever the machine has
     "Start a Jupyter kernel now, importing fastai as it starts when it is an IPython kernel; returns its manager."
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync  # the event loop papermill's client uses too
@@ -328,6 +345,7 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
     # a caller's MPLBACKEND (Agg under tests and CI) would keep the figures out of the executed notebooks;
     # without it ipykernel uses its inline backend and every figure is saved with its cell
     env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
+    if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''  # the kernels train: the device is chosen for them here
     run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython else [],
                               cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
     return km
@@ -474,7 +492,7 @@ def _record_stop(run, st:dict, nb:str|None, e:Exception, secs:float, out) -> boo
 
 # %% ../nbs/05_run.ipynb #df953c26
 def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL,
-                  with_tests=False):
+                  with_tests=False, device='auto'):
     "Execute the series from index `start` (`irq` on hold), keeping status.json and metrics.json up to date."
     run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), {}
     log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
@@ -486,8 +504,8 @@ def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell
                 write_status(run, st)
                 out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
                 t0 = time.time()
-                if i not in kms: kms[i] = start_kernel(kernel, run, log)
-                if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log)  # the next notebook's, ahead
+                if i not in kms: kms[i] = start_kernel(kernel, run, log, device)
+                if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
                              with_tests=with_tests, km=kms[i])
             with irq.held():
@@ -529,6 +547,7 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
     "Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder kept)."
     with Interrupts() as irq:
         stop_with_parent()  # a sweep's run: stop with the task that started it
+        check_device(device)
         check_kernel(kernel)
         nb_params = notebook_params(nb_dir)
         resolved, per_nb = resolve_params(profile, overrides, nb_params)
@@ -538,7 +557,7 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         with folder_lock(artefact(run, 'lock')):
             _log(f"run folder: {run}", quiet)
             _start_records(run, profile, overrides, resolved, per_nb, device)
-            return _execute_from(run, 0, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests)
+            return _execute_from(run, 0, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device)
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nbdir, # a run's notebooks folder
@@ -584,4 +603,5 @@ def resume_series(run, # run folder of a failed or interrupted run
         st.update(error=None, finished=None, pid=os.getpid())
         write_status(run, st)
         _log(f"resuming {run} from {SERIES[start]}", quiet)
-        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests)
+        device = read_record(artefact(run, 'environment')).get('requested_device', 'auto')  # as the run began
+        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device)
