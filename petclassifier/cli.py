@@ -99,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
     r.add_argument('--runs-dir', default='runs', help='folder for run folders (default ./runs)')
     r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
-    r.add_argument('--device', choices=DEVICES, default='auto', help='where to train (default auto)')
+    r.add_argument('--device', choices=DEVICES, help="where to train (default auto; a resumed run keeps the run's)")
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
     r.add_argument('--cell-timeout', type=int, default=6*3600, help='seconds one cell may run (default 21600)')
     r.add_argument('--quiet', action='store_true', help='no progress lines')
@@ -164,7 +164,7 @@ def parser() -> argparse.ArgumentParser:
 # %% ../nbs/07_cli.ipynb #bfb9ad85
 def _device(args):
     "Refuse --device/--require-gpu on a machine that cannot honour them; the runner hands the device to its kernels."
-    check_device(args.device, args.require_gpu)
+    check_device(args.device or 'auto', args.require_gpu)
 
 # %% ../nbs/07_cli.ipynb #1aa56554
 def _summary(run):
@@ -199,9 +199,9 @@ def cmd_run(args) -> int:
     run = None
     try:
         if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout, quiet=args.quiet,
-                                            kernel=args.kernel, with_tests=args.with_tests)
+                                            kernel=args.kernel, with_tests=args.with_tests, device=args.device)
         else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir, cell_timeout=args.cell_timeout,
-                               device=args.device, quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests)
+                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests)
         code = EXIT_OK
     except RunFailure as e:
         print(f"error: {e}", file=sys.stderr)

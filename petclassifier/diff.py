@@ -84,7 +84,7 @@ def cell_outputs(cell:dict # a notebook cell
 RTOL = 1e-3  # numbers in the outputs count as equal within 0.1 % of the larger
 TOKEN = re.compile(r'(?P<time>(?<![\w:.])\d+:\d\d(?::\d\d)?(?![\w:]))'  # a clock time, 00:12
                    r'|(?P<num>(?<![\w.])[-+]?(?:\d+(?:\.\d*)?|\.\d+)'  # a number not inside a name,
-                   r'(?:[eE][-+]?\d+)?(?![\w.]))')                          # with its exponent
+                   r'(?:[eE][-+]?\d+)?(?!\d|\.\d))')  # with its exponent; a unit or a full stop may follow
 
 def shape(line:str) -> str:
     "`line` with each clock time and number replaced by a placeholder."
@@ -98,14 +98,15 @@ def close(x:str, y:str, # two numbers as printed
 
 # %% ../nbs/17_diff.ipynb #286564ee
 def line_kind(x:str, y:str, # two lines of the same shape
-              rtol:float) -> str:
+              rtol:float|None) -> str: # None: text, where any difference is a change
     "'same' (identical), 'close' (numbers within `rtol`, clock times aside) or 'changed'."
     if x == y: return 'same'
+    if rtol is None: return 'changed'
     pairs = zip(TOKEN.finditer(x), TOKEN.finditer(y))
     return 'close' if all(a['time'] or close(a[0], b[0], rtol) for a, b in pairs) else 'changed'
 
 def compare_lines(a:str, b:str, # two texts
-                  rtol:float=RTOL) -> list:
+                  rtol:float|None=RTOL) -> list: # relative tolerance for numbers; None: compare as text
     "Rows `(kind, base line, new line)`: kinds 'same', 'close', 'changed', 'removed' (no new line), 'added'."
     la, lb = a.splitlines(), b.splitlines()
     rows, match = [], difflib.SequenceMatcher(None, [shape(l) for l in la], [shape(l) for l in lb], autojunk=False)
@@ -132,12 +133,19 @@ def mark_numbers(x:str, y:str, # two lines of the same shape
         return ''.join(out + [html.escape(s[at:])])
     return render(x, mx), render(y, my)
 
-# %% ../nbs/17_diff.ipynb #84781572
+# %% ../nbs/17_diff.ipynb #96399c79
+def _on_white(im):
+    "An RGB picture of `im` as a page shows it: transparent parts over white."
+    from PIL import Image
+    if 'A' not in im.getbands() and 'transparency' not in im.info: return im.convert('RGB')
+    im = im.convert('RGBA')
+    return Image.alpha_composite(Image.new('RGBA', im.size, 'white'), im).convert('RGB')
+
 def image_difference(a:bytes, b:bytes # two PNG pictures: the base run's and the new run's
                     ) -> tuple:
     "`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their share."
     from PIL import Image, ImageChops
-    ia, ib = (Image.open(io.BytesIO(x)).convert('RGB') for x in (a, b))
+    ia, ib = (_on_white(Image.open(io.BytesIO(x))) for x in (a, b))
     if ia.size != ib.size: ia = ia.resize(ib.size)
     hot = ImageChops.difference(ia, ib).convert('L').point(lambda v: 255 if v else 0)
     share = hot.histogram()[255] / (hot.width * hot.height)
@@ -156,8 +164,8 @@ def diff_cells(a:dict|None, b:dict|None, # the base cell and the new one (None: 
                rtol:float=RTOL) -> dict:
     "One aligned pair of cells compared: source rows, output rows, figures and a one-word state."
     (ta, fa), (tb, fb) = (cell_outputs(c) if c else ('', []) for c in (a, b))
-    src = [(c or {}).get('source', '') for c in (a, b)]
-    d = dict(type=(a or b)['cell_type'], source=compare_lines(*src, rtol=0),
+    src = [_text((c or {}).get('source', '')) for c in (a, b)]
+    d = dict(type=(a or b)['cell_type'], source=compare_lines(*src, rtol=None),
              output=compare_lines(ta, tb, rtol), figures=[_figure(x, y) for x, y in zip_longest(fa, fb)])
     kinds = {k for k, *_ in d['source'] + d['output']} | {'changed' for f in d['figures'] if f['share'] != 0}
     d['state'] = ('added' if a is None else 'removed' if b is None else 'changed' if kinds - {'same', 'close'}
@@ -235,7 +243,7 @@ def _lines_html(rows:list, rtol:float) -> str:
     "Rows of `compare_lines` as a two-column table, the base run left; identical texts once."
     if all(k == 'same' for k, *_ in rows): return '<pre>' + html.escape('\n'.join(x for _, x, _ in rows)) + '</pre>'
     def pair(k, x, y):
-        if k in ('close', 'changed') and shape(x) == shape(y): return mark_numbers(x, y, rtol)
+        if k in ('close', 'changed') and rtol is not None and shape(x) == shape(y): return mark_numbers(x, y, rtol)
         return tuple('' if s is None else html.escape(s) for s in (x, y))
     row = '<tr class="{}"><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>'
     return '<table class="lines">' + ''.join(row.format(k, *pair(k, x, y)) for k, x, y in rows) + '</table>'
@@ -262,7 +270,7 @@ def _cell_html(c:dict, nb:str, k:int, rtol:float) -> str:
         return (f'<details class="cell same" id="nb-{nb}-{k}"><summary><small>{where}, text:</small> '
                 f'{html.escape(text.splitlines()[0] if text else "")}</summary><pre>{html.escape(text)}</pre></details>')
     out = [f'<div class="cell {c["state"]}" id="nb-{nb}-{k}"><span class="state">{c["state"]}</span>',
-           f' <small>{where}</small>', _lines_html(c['source'], 0)]
+           f' <small>{where}</small>', _lines_html(c['source'], None)]
     if c['output']: out += ['<p><small>output</small></p>', _lines_html(c['output'], rtol)]
     return ''.join(out + [_figures_html(c['figures'], where), '</div>'])
 
@@ -280,7 +288,8 @@ def _head_html(d:dict) -> str:
     tr = lambda *cells: '<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>'
     head = lambda *names: '<tr>' + ''.join(f'<th>{c}</th>' for c in names) + '</tr>'
     rows = ''.join(tr(*(html.escape(str(v)) for v in (k, a, b))) for k, (a, b) in d['parameters'].items())
-    ms = ''.join(tr(k, _num(a), _num(b), _change(None if None in (a, b) else b - a)) for k, a, b in d['metrics'])
+    num = lambda v: isinstance(v, (int, float))
+    ms = ''.join(tr(k, _num(a), _num(b), _change(b - a if num(a) and num(b) else None)) for k, a, b in d['metrics'])
     return (f"<h1>What changed between two runs</h1><p>base: <code>{html.escape(str(d['base']))}</code><br>"
             f"new: <code>{html.escape(str(d['new']))}</code></p><p>Numbers in printed text and tables count as equal "
             f"when they differ by at most {d['rtol']:g} of the larger (a relative tolerance); clock times (mm:ss) are "
@@ -334,7 +343,10 @@ def render_diff(d:dict # `diff_runs`
             f'<meta name="generator" content="{GENERATOR}"><title>{html.escape(title)}</title>'
             f'<style>{DIFF_CSS}</style></head><body>' + ''.join(body) + '</body></html>')
 
-# %% ../nbs/17_diff.ipynb #0d36ecb0
+# %% ../nbs/17_diff.ipynb #7367a25f
+def _head(p:Path) -> str:
+    with open(p, 'rb') as f: return f.read(600).decode(errors='replace')
+
 def default_diff_path(base, new) -> Path:
     "Where the page of `base` against `new` goes unless told: the new run's folder, named after the base run."
     return Path(new)/f"diff-{Path(base).name}.html"
@@ -346,7 +358,7 @@ def write_diff(base, new, # two run folders: the reference and the run to look a
     d = diff_runs(base, new, rtol)
     out = Path(out) if out else default_diff_path(base, new)
     if out.is_dir(): raise PetError(f"--out {out} is a folder: name the page to write, e.g. {out/'diff.html'}")
-    if out.exists() and (out.is_symlink() or f'content="{GENERATOR}"' not in out.read_text(errors='replace')[:600]):
+    if out.is_symlink() or (out.exists() and f'content="{GENERATOR}"' not in _head(out)):
         raise PetError(f"{out} exists and is not a page of petclassifier diff: choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)
     page = render_diff(d)

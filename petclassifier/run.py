@@ -120,8 +120,11 @@ _checked_folders = {}  # image folder -> `folder_listing` when it passed `check_
 
 def folder_listing(folder) -> int:
     "A hash of every file's path, size and modification time under `folder`: it changes when any file does."
-    return hash(tuple(sorted((os.path.join(d, f), s.st_size, s.st_mtime_ns) for d, _, fs in os.walk(folder)
-                             for f in fs for s in [os.lstat(os.path.join(d, f))])))
+    def seen(p):  # through links, as the image checks read them; a broken link is a file too
+        try: s = os.stat(p)
+        except OSError: return (p, -1, -1)
+        return (p, s.st_size, s.st_mtime_ns)
+    return hash(tuple(sorted(seen(os.path.join(d, f)) for d, _, fs in os.walk(folder, followlinks=True) for f in fs)))
 
 def preflight(params:dict # resolved parameters of a run
              ):
@@ -578,12 +581,15 @@ def _still_to_do(st:dict, run) -> list:
 def resume_series(run, # run folder of a failed or interrupted run
                   overrides:dict|None=None, # corrections for the notebooks still to run
                   nb_dir=None, cell_timeout:int|None=None, quiet:bool=False, kernel:str=KERNEL,
-                  with_tests:bool=False):
+                  with_tests:bool=False,
+                  device:str|None=None): # where to train from here (None: where the run was started)
     "Continue `run` from its first notebook that did not succeed; returns the run folder."
     run = Path(run)
     if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run'")
     check_kernel(kernel)
+    device = device or read_record(artefact(run, 'environment')).get('requested_device', 'auto')
+    check_device(device)
     _still_to_do(read_status(run), run)  # a refusal leaves the folder as it was, its lock file too
     with Interrupts() as irq, folder_lock(artefact(run, 'lock')):  # refused while another process works in `run`
         stop_with_parent()
@@ -597,11 +603,10 @@ def resume_series(run, # run folder of a failed or interrupted run
         nbdir = artefact(run, 'notebooks')
         for nb in SERIES[start:]:
             if (nbdir/f'{nb}.ipynb').exists(): (nbdir/f'{nb}.ipynb').rename(next_attempt(nbdir, nb))
-        prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes))
+        prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes, device=device))
         prm['parameters'], prm['per_notebook'] = resolved, per_nb
         write_json(artefact(run, 'params'), prm)
         st.update(error=None, finished=None, pid=os.getpid())
         write_status(run, st)
         _log(f"resuming {run} from {SERIES[start]}", quiet)
-        device = read_record(artefact(run, 'environment')).get('requested_device', 'auto')  # as the run began
         return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device)
