@@ -7,15 +7,18 @@ from __future__ import annotations
 import os, json, shutil, inspect, tempfile
 from pathlib import Path
 from urllib.parse import quote
+from PIL import Image
 from .core import *
 from .deploy import INFERENCE_FILES, OnnxClassifier, load_item, onnx_probs, top_record
 
 # %% auto #0
-__all__ = ['APP_INSTALL', 'TOP', 'APP_FILES', 'SYSTEM_FONTS', 'APP_REQUIREMENTS', 'require_gradio', 'check_exported', 'classify',
-           'app_examples', 'build_app', 'serve', 'app_source', 'write_bundle']
+__all__ = ['APP_INSTALL', 'NOT_AN_IMAGE', 'TOP', 'APP_FILES', 'SYSTEM_FONTS', 'MAX_UPLOAD', 'APP_REQUIREMENTS', 'require_gradio',
+           'check_exported', 'classify', 'app_examples', 'photo_input', 'build_app', 'serve', 'app_source',
+           'write_bundle']
 
 # %% ../nbs/16_app.ipynb #ab6b0637
 APP_INSTALL = "pip install -e '.[app]'"  # how to get Gradio, said where it is missing
+NOT_AN_IMAGE = "{name} is not an image the app can read: use a JPEG or PNG photo"
 TOP = 5  # breeds the app shows for a photo
 
 def require_gradio():
@@ -40,8 +43,8 @@ def classify(clf, # an `OnnxClassifier`
     "What the app shows for a photo: `{breed: probability}` for the `top` best breeds, and a line on the species."
     if image is None: return None, ''
     try: p = clf.probs([image])[0]
-    except (OSError, ValueError, SyntaxError):  # what Pillow raises for a file it cannot decode
-        raise PetError(f"{Path(image).name} is not an image the app can read: use a JPEG or PNG photo") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):  # what Pillow raises for a file it cannot read
+        raise PetError(NOT_AN_IMAGE.format(name=Path(image).name)) from None
     labels, species = clf.meta['labels'], clf.meta['species']
     rec = top_record(image, p, labels, top)
     kind = species[labels.index(rec['breed'])]
@@ -68,6 +71,18 @@ def _about(meta:dict, metrics:dict, card:Path) -> str:
     if card.is_file(): lines.append(f"How it was trained and validated: [the model card](gradio_api/file={quote(str(card))}).")
     return '\n\n'.join(lines)
 
+def photo_input(gr): # the gradio module
+    "The photo upload: Gradio's image input, with one clear message for a file it cannot open as a picture."
+    photo = gr.Image(type='filepath', label='Photo', sources=['upload', 'clipboard'], elem_id='photo')
+    opens = photo.preprocess  # Gradio opens the upload here, before `classify` sees it
+    def preprocess(payload):
+        try: return opens(payload)
+        except Exception:
+            name = Path(getattr(payload, 'orig_name', None) or getattr(payload, 'path', None) or 'the file').name
+            raise gr.Error(NOT_AN_IMAGE.format(name=name)) from None
+    photo.preprocess = preprocess  # this component's own, not a subclass (Gradio writes stub files for those)
+    return photo
+
 def build_app(folder): # a run folder or a bundle: the export, and metrics.json and model_card.md where there are
     "The Gradio page on the export in `folder` (a `gradio.Blocks`)."
     folder = check_exported(folder).resolve()  # before Gradio's seconds of imports
@@ -79,7 +94,7 @@ def build_app(folder): # a run folder or a bundle: the export, and metrics.json 
     with gr.Blocks(title='Pet breeds', analytics_enabled=False) as demo:
         gr.Markdown(_about(clf.meta, read_record(folder/APP_FILES['metrics']), card))
         with gr.Row():
-            image = gr.Image(type='filepath', label='Photo', sources=['upload', 'clipboard'], elem_id='photo')
+            image = photo_input(gr)
             with gr.Column():
                 species = gr.Markdown(elem_id='species')
                 breeds = gr.Label(num_top_classes=TOP, label=f'Top {TOP} breeds', elem_id='breeds')
@@ -92,6 +107,7 @@ def build_app(folder): # a run folder or a bundle: the export, and metrics.json 
 
 # %% ../nbs/16_app.ipynb #0559243c
 SYSTEM_FONTS = dict(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
+MAX_UPLOAD = '25mb'  # the largest photo the page takes (Gradio refuses larger uploads with a message)
 
 def serve(folder, # a run folder or a bundle
           host:str|None='127.0.0.1', # address to answer on (None: $GRADIO_SERVER_NAME, else 127.0.0.1)
@@ -102,7 +118,8 @@ def serve(folder, # a run folder or a bundle
     folder = Path(folder).resolve()
     files = [folder/APP_FILES['card'], *app_examples(folder, read_json(folder/INFERENCE_FILES['meta']))]
     try: return demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=not block,
-                            allowed_paths=[str(f) for f in files], theme=gr.themes.Default(**SYSTEM_FONTS))
+                            allowed_paths=[str(f) for f in files], theme=gr.themes.Default(**SYSTEM_FONTS),
+                            max_file_size=MAX_UPLOAD)
     except OSError as e:
         raise PetError(f"the app cannot listen on {host or '127.0.0.1'}:{port or 7860} ({e}): pick another --port") from None
 
@@ -131,14 +148,14 @@ if __name__ == '__main__':
     serve(Path(__file__).resolve().parent, host=None)
 '''
 _CONSTANTS = dict(INFERENCE_FILES=INFERENCE_FILES, APP_FILES=APP_FILES, TOP=TOP, SYSTEM_FONTS=SYSTEM_FONTS,
-                  APP_INSTALL='pip install -r requirements.txt')
+                  MAX_UPLOAD=MAX_UPLOAD, NOT_AN_IMAGE=NOT_AN_IMAGE, APP_INSTALL='pip install -r requirements.txt')
 
 def app_source() -> str:
     "The bundle's app.py: a prelude, the constants, then the source of every function the app runs."
     from petclassifier import __version__
     parts = [_PRELUDE.format(version=__version__), *(f"{k} = {v!r}\n" for k, v in _CONSTANTS.items())]
     parts += [inspect.getsource(o) for o in (load_item, onnx_probs, top_record, OnnxClassifier, require_gradio, check_exported,
-                                             classify, app_examples, _about, build_app, serve)]
+                                             classify, app_examples, _about, photo_input, build_app, serve)]
     return '\n'.join(parts) + _MAIN
 
 # %% ../nbs/16_app.ipynb #ffd009a6
@@ -172,13 +189,27 @@ As a Hugging Face Space: create a Space with the Gradio SDK and push these files
 def write_bundle(run, # a run folder (or any folder) holding an export
                  dest) -> Path: # a new or empty folder
     "Write a self-contained app folder for the export in `run`; returns the folder."
-    from importlib.metadata import version
-    run, dest = check_exported(run), Path(dest)
+    run, dest = check_exported(run), Path(dest).resolve()  # resolved: `.` has a name and a parent to build beside
     require_gradio()  # the bundle pins the Gradio it was tested with
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise PetError(f"{dest} is not an empty folder: write the bundle into a new or empty one")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))  # beside `dest`: moved in one rename
+    try: _fill_bundle(run, tmp)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # a failed bundle leaves nothing behind
+    if dest.exists():  # empty (checked above): filled, so it stays the same folder (a shell may be in it)
+        for p in tmp.iterdir(): p.rename(dest/p.name)
+        tmp.rmdir()
+    else:
+        umask = os.umask(0); os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # as a folder made with mkdir would be (mkdtemp's is private)
+        tmp.rename(dest)
+    return dest
+
+def _fill_bundle(run:Path, tmp:Path):
+    "Write the bundle's files for the export in `run` into the folder `tmp`."
+    from importlib.metadata import version
     meta = read_json(run/INFERENCE_FILES['meta'])
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent if dest.parent.exists() else None))
     examples = app_examples(run, meta)
     (tmp/APP_FILES['examples']).mkdir()
     for f in examples: shutil.copy2(f, tmp/APP_FILES['examples']/f.name)
@@ -190,7 +221,3 @@ def write_bundle(run, # a run folder (or any folder) holding an export
     (tmp/APP_FILES['requirements']).write_text(''.join(f"{p}=={v}\n" for p, v in versions.items()))
     (tmp/APP_FILES['readme']).write_text(_bundle_readme(meta, versions))
     (tmp/APP_FILES['app']).write_text(app_source())
-    if dest.exists(): dest.rmdir()  # empty: checked above
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(tmp), str(dest))
-    return dest

@@ -88,16 +88,15 @@ def time_rows(a:dict, b:dict # summaries of the base and the new run
 MAX_ERROR_INCREASE = 0.02  # the fixed limit when the test cannot be made (one image of the sample's 66 is 0.015)
 MAX_SLOWDOWN = 1.5         # largest ratio new / base of the series' total seconds accepted
 ALPHA = 0.05               # a rise of an error rate with a one-sided p-value below this is a regression
-TEST = 'one-sided two-proportion z-test'
+TEST = "one-sided Fisher's exact test"
 
 def rise_p_value(base:float, # the base run's error rate
                  new:float, # the new run's
                  n:int) -> float: # validation images, the same for both
-    "The p-value of a rise from `base` to `new` at least this large if both models erred alike (pooled two-proportion z-test)."
+    "The chance of a rise from `base` to `new` or more if both models erred alike (one-sided Fisher's exact test)."
     e1, e2 = round(base * n), round(new * n)
-    pooled = (e1 + e2) / (2 * n)
-    if pooled in (0, 1): return 0.5
-    return 0.5 * math.erfc((e2 - e1) / math.sqrt(pooled * (1 - pooled) * 2 * n) / math.sqrt(2))
+    t = e1 + e2  # all the errors, shared at random between two sets of n: how often does the new one get e2 or more?
+    return sum(math.comb(t, k) * math.comb(2 * n - t, n - k) for k in range(e2, min(t, n) + 1)) / math.comb(2 * n, n)
 
 def check_same_data(a:dict, b:dict, # summaries of the base and the new run
                     allow:bool=False): # compare anyway (--allow-different-data)

@@ -344,13 +344,16 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
     sockets = tempfile.mkdtemp(prefix='petclassifier-kernel-')
     km = AsyncKernelManager(kernel_name=kernel, transport='ipc', ip=os.path.join(sockets, 'kernel'))
     km.sockets = sockets
-    ipython = any('ipykernel' in a for a in km.kernel_spec.argv)
     # a caller's MPLBACKEND (Agg under tests and CI) would keep the figures out of the executed notebooks;
     # without it ipykernel uses its inline backend and every figure is saved with its cell
     env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
     if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''  # the kernels train: the device is chosen for them here
-    run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython else [],
-                              cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
+    try:
+        ipython = any('ipykernel' in a for a in km.kernel_spec.argv)
+        run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython else [],
+                                  cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
+    except BaseException:  # no kernel: no manager for `stop_kernel` to clean up after, so its sockets' folder goes now
+        shutil.rmtree(sockets, ignore_errors=True); raise
     return km
 
 # %% ../nbs/05_run.ipynb #8884588b

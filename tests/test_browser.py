@@ -182,6 +182,15 @@ def test_the_app_shows_what_predict_says(browser, chain, shots, tmp_path):
         page.screenshot(path=str(shot), full_page=True)
         print(f"screenshot: {shot}: {photo.name} -> {want['breed']} ({want['probability']:.2f})")
         assert not problems, problems
+        # a file that is not a photo: the page says so, in the app's words (Gradio opens the upload before the app does)
+        (tmp_path/'notes.jpg').write_text('not a photo')
+        other = browser.new_page(viewport=dict(width=1300, height=1000))
+        try:
+            other.goto(base, wait_until='load')
+            other.locator('#photo input[type=file]').set_input_files(str(tmp_path/'notes.jpg'))
+            other.wait_for_function("() => document.body.innerText.includes('notes.jpg is not an image the app can read')",
+                                    timeout=60_000)
+        finally: other.close()
     finally:
         if page is not None: page.close()
         stop_server(server)

@@ -45,13 +45,13 @@ def test_higher_error_fails_with_the_reason(base, tmp_path):
     assert run_main(base, worse, '--max-error-increase', '0.05')[0] == 0
     code, out, err = run_main(base, worse)  # by default: two images of 66 are within chance, and the verdict says why
     assert (code, err) == (0, ''), err
-    assert 'verdict: OK: no error rose beyond chance (one-sided two-proportion z-test, p < 0.05, 66 validation images' in out, out
+    assert "verdict: OK: no error rose beyond chance (one-sided Fisher's exact test, p < 0.05, 66 validation images" in out, out
 
 def test_a_rise_beyond_chance_fails_with_its_p_value(base, tmp_path):
     worse = make_run(tmp_path/'worse', final=26/66)
     code, out, err = run_main(base, worse)
     assert code == 1 and err.startswith('regression: final_error_rate rose by 0.2727 (0.1212 -> 0.3939): p = ') and \
-        err.endswith(' < 0.05 (one-sided two-proportion z-test on 66 validation images)\n'), err
+        err.endswith(" < 0.05 (one-sided Fisher's exact test on 66 validation images)\n"), err
 
 def test_one_image_is_within_the_default(base, tmp_path):
     one = make_run(tmp_path/'one', final=0.1212 + 1/66)
@@ -83,7 +83,7 @@ def test_json(base, tmp_path):
     assert [r['metric'] for r in c['metrics']] == ['head_error_rate', 'final_error_rate', 'species_error_rate']
 
 def test_exit_status_end_to_end(base, tmp_path):
-    worse = make_run(tmp_path/'worse', final=0.25)
+    worse = make_run(tmp_path/'worse', final=23/66)  # 8 errors of 66 to 23: beyond chance
     r = cli('compare', base, worse, timeout=120)
     assert r.returncode == 1 and r.stderr.startswith('regression: final_error_rate rose by') and r.stderr.count('\n') == 1, r.stderr
     assert cli('compare', base, base, timeout=120).returncode == 0

@@ -11,6 +11,9 @@ case "$1 $2" in
   "-m pip"|"-m ipykernel") echo "$*" >> "$log"; exit 0;;
   "-m petclassifier") echo "$*" >> "$log"; echo "run folder: /r"; echo "report: /r/report.html"; exit ${FAKE_RC:-0};;
 esac
+if [ -n "$FAKE_VERSION" ] && [ "$1" = -c ]; then  # another Python than the one running the tests
+  case "$2" in *version_info*) exit 1;; *python_version*) echo "$FAKE_VERSION"; exit 0;; esac
+fi
 exec %s "$@"
 """
 
@@ -34,6 +37,7 @@ def sh(proj, script, *args, **env):
     return r, calls
 
 LOCKED = ['-m pip install --quiet --require-hashes --no-deps -r requirements.lock', '-m pip install --quiet --no-deps -e .']
+FRESH = '-m pip install --quiet --upgrade --upgrade-strategy eager -e .[dev]'
 
 def test_install_if_needed(proj):
     r, calls = sh(proj, 'install.sh', '--if-needed')  # no stamp yet: installs the lock, then the project
@@ -49,7 +53,12 @@ def test_install_if_needed(proj):
     r, calls = sh(proj, 'install.sh')  # without --if-needed: always
     assert len(calls) == 3
     r, calls = sh(proj, 'install.sh', '--fresh')  # resolved afresh from settings.ini, not the lock
-    assert calls[0] == '-m pip install --quiet --upgrade -e .[dev]' and len(calls) == 2, calls
+    assert calls[0] == FRESH and len(calls) == 2, calls
+    assert (proj/'.venv'/'.petclassifier-installed').read_text().strip() == 'fresh'
+    r, calls = sh(proj, 'install.sh', '--if-needed')  # a fresh .venv is not the lock: installed again, and said
+    assert calls[:2] == LOCKED and 'installed otherwise (fresh)' in r.stdout, (calls, r.stdout)
+    r, calls = sh(proj, 'install.sh', FAKE_VERSION='3.12.1')  # the lock is for 3.11: resolved afresh, and said
+    assert r.returncode == 0 and calls[0] == FRESH and 'Python 3.12.1, and requirements.lock is for 3.11' in r.stdout, (calls, r.stdout)
     r, _ = sh(proj, 'install.sh', '--ifneeded')
     assert r.returncode == 2 and 'unknown argument' in r.stderr
 
