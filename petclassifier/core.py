@@ -14,7 +14,7 @@ __all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIO
            'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
            'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
            'config_dir', 'model_key', 'sign_model', 'verify_model', 'check_trusted', 'synthetic_banner', 'Rule',
-           'check_value', 'check_lr_order', 'stage_seed']
+           'page_css', 'check_value', 'check_lr_order', 'stage_seed']
 
 # %% ../nbs/00_core.ipynb #fd12c5b7
 class PetError(Exception):
@@ -280,6 +280,13 @@ class Rule(NamedTuple):
 
 PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')  # what a run may train in (see `resolve_precision` in 01_fit_head)
 TUTORIAL_LR = dict(lr_lo=6e-5, lr_hi=2e-4)  # the tutorial's fine-tuning range: fit_one_cycle(4, lr_max=slice(6e-5, 2e-4))
+
+def page_css(width:int=1000 # widest the text may be, in pixels
+            ) -> str:
+    "The style sheet every HTML page of the project starts from (report, sweep, diff): system fonts, plain tables, banners."
+    return (f'body{{font-family:system-ui,sans-serif;max-width:{width}px;margin:2em auto;padding:0 1em}}'
+            'table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left}'
+            'img{max-width:100%}.alert{background:#fde2e1;border:2px solid #c0392b;padding:.8em;margin:1em 0;font-weight:bold}')
 
 PARAM_RULES = dict(
     data_path=Rule(str, None, 'a folder of images', True),

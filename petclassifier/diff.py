@@ -143,8 +143,9 @@ def _on_white(im):
 
 def image_difference(a:bytes, b:bytes # two PNG pictures: the base run's and the new run's
                     ) -> tuple:
-    "`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their share."
+    "`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their share (0: none)."
     from PIL import Image, ImageChops
+    if a == b: return b, 0.0  # the same file: nothing differs, and nothing to draw
     ia, ib = (_on_white(Image.open(io.BytesIO(x))) for x in (a, b))
     if ia.size != ib.size: ia = ia.resize(ib.size)
     hot = ImageChops.difference(ia, ib).convert('L').point(lambda v: 255 if v else 0)
@@ -223,10 +224,8 @@ def diff_runs(base, new, # two run folders
                 lessons={nb: diff_lesson(a, b, rtol) if a and b else None for nb, (a, b) in nbs.items()},
                 missing={nb: [r.name for r, x in ((base, a), (new, b)) if not x] for nb, (a, b) in nbs.items() if not (a and b)})
 
-# %% ../nbs/17_diff.ipynb #551abf3e
-DIFF_CSS = """body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1500px;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0}
-td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
+# %% ../nbs/17_diff.ipynb #2da49f32
+DIFF_CSS = page_css(1500) + """table{margin:.5em 0}td,th{border:1px solid #ddd;vertical-align:top}
 pre{margin:0;white-space:pre-wrap;font-size:12px}.cell{border-left:6px solid #ccc;margin:.8em 0;padding:.3em .8em}
 .cell.changed,.cell.added,.cell.removed{border-color:#d33}.cell.close{border-color:#e9a100}
 .cell.same{border-color:#3a3}.lines{width:100%;table-layout:fixed}.lines td{width:50%}

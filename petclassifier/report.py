@@ -269,11 +269,8 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
         elif kind == 'ul': body.append('<ul>' + ''.join(f'<li>{inline(x)}</li>' for x in c) + '</ul>')
         elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c) else '<p>(none)</p>')
         elif kind == 'img': body.append(_img_tag(c))
-    css = ('body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}'
-           'table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left}'
-           'img{max-width:100%}.alert{background:#fde2e1;border:2px solid #c0392b;padding:.8em;margin:1em 0;font-weight:bold}')
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<style>{css}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')
+            f'<style>{page_css()}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')
 
 # %% ../nbs/06_report.ipynb #bd455a84
 def write_report(run # a run folder

@@ -426,10 +426,7 @@ def sweep_report(sweep, # the sweep folder
     img = base64.b64encode(sweep_file(sweep, 'plot').read_bytes()).decode()
     alert = (f'<div class="alert">{len(bad)} run(s) did not succeed; rerun them with: petclassifier sweep --resume {e(str(sweep))}</div>'
              if bad else '')
-    css = ('body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em}table{border-collapse:collapse}'
-           'td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left}img{max-width:100%}'
-           '.alert{background:#fde2e1;border:2px solid #c0392b;padding:.8em;margin:1em 0;font-weight:bold}')
-    page = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{e(title)}</title><style>{css}</style></head><body>\n'
+    page = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{e(title)}</title><style>{page_css(1100)}</style></head><body>\n'
             f"<h1>{e(title)}</h1><p>{e(head).replace('**', '')}</p>{alert}<h2>Configurations</h2>"
             f"<table><tr>{cells(table.columns, 'th')}</tr>{rows}</table>"
             f'<img alt="sweep" src="data:image/png;base64,{img}"><h2>Runs</h2><ul>{items}</ul>\n</body></html>\n')
