@@ -4,6 +4,9 @@ with an empty image cache (in the temporary folder), so its first epoch pays for
 
     .venv/bin/python bench/series.py --workload smoke      # smoke profile settings (minutes)
     .venv/bin/python bench/series.py --workload tutorial   # 224 px, 4 + 4 epochs, lr_find 100 (about an hour here)
+    .venv/bin/python bench/series.py --workload reuse      # a full smoke run, then --reuse latest with 04's k changed
+
+The reuse workload prints reuse_ratio=b/a: the wall time of the rerun (only 04_interpret executes) over the full run's.
 """
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 from petclassifier.run import PROFILES
 
 # workload -> (profile, overrides): the tutorial profile with the ImageNet weights that exist offline
-WORKLOADS = dict(smoke=('smoke', {}), tutorial=('tutorial', dict(arch='efficientnet_lite0')))
+WORKLOADS = dict(smoke=('smoke', {}), tutorial=('tutorial', dict(arch='efficientnet_lite0')), reuse=('smoke', {}))
 SCRIPT_ARGS = ('arch', 'size', 'item_size', 'bs', 'epochs_head', 'lr_head', 'num_it', 'epochs_finetune', 'lr_lo', 'lr_hi',
                'probe_epochs', 'linear_head', 'freeze_bn')
 
@@ -40,6 +43,7 @@ def main():
     sets = [x for k, v in over.items() for x in ('--set', f'{k}={v!r}' if isinstance(v, str) else f'{k}={v}')]
     runner = [sys.executable, '-m', 'petclassifier', 'run', '--profile', profile, '--data', data,
               '--runs-dir', str(tmp/'runs'), '--quiet', *sets]
+    if a.workload == 'reuse': return reuse(runner, tmp)
     ta, out_a = (None, '') if a.skip_script else timed(script)
     tb, out_b = timed(runner)
     run = next((tmp/'runs').iterdir())
@@ -53,5 +57,20 @@ def main():
     print(f"runner_final_error_rate={m['final_error_rate']:.4f}")
     for nb, s in m['seconds'].items(): print(f"runner_seconds.{nb}={s}")
     if ta is not None: print(f"overhead_ratio={tb/ta:.3f}")
+
+def reuse(runner, tmp):
+    "A full run, then the same run with `--reuse latest` and one parameter of 04_interpret changed."
+    full, _ = timed(runner)
+    again, out = timed([*runner, '--reuse', 'latest', '--set', 'k=4'])
+    first, second = sorted((tmp/'runs').iterdir())
+    st = json.loads((second/'status.json').read_text())
+    reused = [nb for nb, s in st['notebooks'].items() if s.get('reused_from')]
+    m1, m2 = (json.loads((r/'metrics.json').read_text()) for r in (first, second))
+    print(f"full_wall_s={full:.1f}")
+    print(f"reuse_wall_s={again:.1f}")
+    print(f"reused_notebooks={len(reused)}")
+    print(f"reuse_04_seconds={st['notebooks']['04_interpret']['seconds']}")
+    print(f"same_final_error_rate={m1['final_error_rate'] == m2['final_error_rate']}")
+    print(f"reuse_ratio={again/full:.3f}")
 
 if __name__ == '__main__': main()

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_cli.ipynb #7555a876
 from __future__ import annotations
-import os, sys, json, argparse, traceback, warnings
+import os, sys, json, atexit, argparse, traceback, warnings
 from pathlib import Path
 from .core import *
 from .run import *
@@ -99,6 +99,8 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
     r.add_argument('--runs-dir', default='runs', help='folder for run folders (default ./runs)')
     r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
+    r.add_argument('--reuse', metavar='RUN', help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
+                                                  "unchanged; execute from the first that differs")
     r.add_argument('--device', choices=DEVICES, help="where to train (default auto; a resumed run keeps the run's)")
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
     r.add_argument('--cell-timeout', type=int, default=6*3600, help='seconds one cell may run (default 21600)')
@@ -176,7 +178,7 @@ def _summary(run):
     for nb in SERIES:
         s = nbs.get(nb, {})
         secs = f"{s['seconds']:.1f}" if s.get('seconds') is not None else '-'
-        print(f"{nb:<30}{secs:>9}  {s.get('status', '-')}")
+        print(f"{nb:<30}{secs:>9}  {s.get('status', '-')}" + (' (reused)' if s.get('reused_from') else ''))
     m = r['metrics']
     keys = [k for k in METRIC_KEYS if k in m]
     if keys: print('  '.join(f"{k}={m[k]:.4f}" for k in keys))
@@ -196,12 +198,15 @@ def cmd_run(args) -> int:
     overrides = _parse_sets(args.set)
     if args.data: overrides['data_path'] = args.data  # made absolute where every value is checked
     _device(args)
+    if args.resume and args.reuse:
+        raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one of them")
     run = None
     try:
         if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout, quiet=args.quiet,
                                             kernel=args.kernel, with_tests=args.with_tests, device=args.device)
         else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir, cell_timeout=args.cell_timeout,
-                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests)
+                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests,
+                               reuse=args.reuse)
         code = EXIT_OK
     except RunFailure as e:
         print(f"error: {e}", file=sys.stderr)
@@ -358,5 +363,11 @@ def _dispatch(args) -> int:
 
 # %% ../nbs/07_cli.ipynb #ff4dfad4
 def console() -> None:
-    "Console-script wrapper: exit with `main`'s status."
-    sys.exit(main())
+    "Console-script wrapper: exit with `main`'s status, without the interpreter's teardown."
+    code = main()
+    # Freeing PyTorch's and fastai's objects one by one as the interpreter ends took 4 s after each `run` on 2 cores,
+    # and does nothing a command needs: the exit handlers (MLflow's, multiprocessing's) run, the output is flushed,
+    # and the process ends at once.
+    atexit._run_exitfuncs()
+    for f in (sys.stdout, sys.stderr): f.flush()
+    os._exit(code)

@@ -52,7 +52,8 @@ def run_summary(run # a run folder made by `petclassifier run`
     pb, d, env = artefact(run, 'per_breed'), artefact(run, 'data'), artefact(run, 'environment')
     return dict(run=str(run), metrics={k: float(m[k]) for k in METRIC_KEYS if m.get(k) is not None},
                 per_breed=read_per_breed(pb) if pb.exists() else {},
-                seconds={nb: st.get('notebooks', {}).get(nb, {}).get('seconds') for nb in SERIES},
+                # what executing each notebook took: for one copied by --reuse, its time in the run it came from
+                seconds={nb: (m.get('seconds') or {}).get(nb, st.get('notebooks', {}).get(nb, {}).get('seconds')) for nb in SERIES},
                 data=data_identity(read_json(d)) if d.exists() else None,
                 parameters=read_json(artefact(run, 'params')).get('parameters', {}),
                 device=read_json(env).get('device') if env.exists() else None, valid_images=m.get('valid_images'),

@@ -187,10 +187,23 @@ def run_warning(run_dir, # run folder
     progress_event(run_dir, stage='warning', message=message)
 
 # %% ../nbs/00_core.ipynb #8c5fb833
+def _inline_figures() -> bool:
+    "True in a Jupyter kernel that shows figures inline (matplotlib's inline backend)."
+    import matplotlib
+    try: shell = get_ipython()
+    except NameError: return False
+    return shell is not None and 'inline' in matplotlib.get_backend()
+
 def save_figure(fig, # a matplotlib figure
                 path): # where to write it (PNG)
-    "Save `fig` to `path`, atomically, and return the path; the figure stays open for display."
-    return atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight'))
+    "Save `fig` to `path`, atomically, and return the path. In a notebook the saved picture is shown, not the figure."
+    p = atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight'))
+    if _inline_figures():  # drawing the figure again for the notebook took as long as saving it (4 s for 37 x 37 labels)
+        from IPython.display import Image, display
+        import matplotlib.pyplot as plt
+        display(Image(filename=str(p)))
+        plt.close(fig)
+    return p
 
 # %% ../nbs/00_core.ipynb #9c02f6ae
 def cache_dir(sub:str|None=None # sub-folder, e.g. 'images' or 'weights'

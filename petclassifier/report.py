@@ -14,8 +14,9 @@ from .run import SERIES, is_run_dir
 
 # %% auto #0
 __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',
-           'worst_breeds', 'model_card_blocks', 'report_blocks', 'md_escape', 'md_inline', 'md_table',
-           'render_markdown', 'render_html', 'write_report', 'libraries_label', 'run_history', 'plot_history']
+           'worst_breeds', 'model_card_blocks', 'reused_notebooks', 'report_blocks', 'md_escape', 'md_inline',
+           'md_table', 'render_markdown', 'render_html', 'write_report', 'libraries_label', 'run_history',
+           'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
 TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
@@ -174,6 +175,11 @@ def _fmt(v):
     return '' if v is None else str(v)
 
 # %% ../nbs/06_report.ipynb #d605e6ba
+def reused_notebooks(st:dict # a run's status.json
+                    ) -> list:
+    "The notebooks of the run that were copied from an earlier run (`--reuse`) instead of executed."
+    return [nb for nb in SERIES if (st.get('notebooks', {}).get(nb) or {}).get('reused_from')]
+
 def _status_blocks(r:dict) -> list:
     "Title, banners (failure, synthetic data, learning-rate fallback) and the run's status line."
     st, d = r['status'], r['data']
@@ -187,9 +193,16 @@ def _status_blocks(r:dict) -> list:
     if r.get('lr', {}).get('fallback'): B.append(('alert', f"Learning-rate finder not used: {r['lr']['fallback']}."))
     B.append(('p', f"Profile **{st.get('profile', r['params'].get('profile', '?'))}**, status **{st.get('status', '?')}**, "
                    f"started {st.get('started', '?')}, finished {st.get('finished') or '-'}."))
+    reused = reused_notebooks(st)
+    if reused: B.append(('p', f"Reused, not executed: {', '.join(reused)}, copied from the run "
+                              f"{Path(r['params'].get('reused_from') or '?').name} with petclassifier run --reuse."))
     return B
 
 # %% ../nbs/06_report.ipynb #775ec092
+def _nb_status(s:dict) -> str:
+    "A notebook's status for a table: 'reused from RUN' for a notebook copied by --reuse."
+    return f"reused from {Path(s['reused_from']).name}" if s.get('reused_from') else s.get('status', '-')
+
 def report_blocks(r:dict # output of `load_run`
                  ) -> list:
     "The report as a list of (kind, content) blocks."
@@ -202,7 +215,7 @@ def report_blocks(r:dict # output of `load_run`
                    "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with). "
                    f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
     nbs = st.get('notebooks', {})
-    B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=nbs.get(nb, {}).get('status', '-'),
+    B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=_nb_status(nbs.get(nb, {})),
                                           seconds=_fmt(nbs.get(nb, {}).get('seconds'))) for nb in SERIES]))]
     hist = artefact(r['run'], 'history')  # written epoch by epoch by 01 and 03: both stages, also of a failed run
     if hist.exists(): B += [('h2', 'Training, epoch by epoch'), ('table', pd.read_csv(hist))]
@@ -289,7 +302,7 @@ def write_report(run # a run folder
 
 # %% ../nbs/06_report.ipynb #2f4b8a0a
 HISTORY_COLUMNS = ['run', 'started', 'profile', 'device', 'data', 'images', 'head_error_rate', 'final_error_rate',
-                   'seconds', 'libraries', 'status']
+                   'seconds', 'reused', 'libraries', 'status']
 
 def libraries_label(env:dict # a run's environment.json
                    ) -> str:
@@ -313,6 +326,7 @@ def run_history(runs_dir # folder holding run folders
                          device=r['env'].get('device', '-'), data=data, images=d.get('n_images'),
                          head_error_rate=m.get('head_error_rate'), final_error_rate=m.get('final_error_rate'),
                          seconds=round(sum(v.get('seconds') or 0 for v in st.get('notebooks', {}).values()), 1),
+                         reused=len(reused_notebooks(st)) or '-',
                          libraries=libraries_label(r['env']), status=st.get('status')))
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values('started', kind='stable').reset_index(drop=True)
 

@@ -118,13 +118,14 @@ def _per_notebook(resolved:dict, nb_params:dict) -> dict:
 # %% ../nbs/05_run.ipynb #8369e694
 _checked_folders = {}  # image folder -> `folder_listing` when it passed `check_images` in this process
 
-def folder_listing(folder) -> int:
-    "A hash of every file's path, size and modification time under `folder`: it changes when any file does."
+def folder_listing(folder) -> str:
+    "A SHA-256 of every file's path, size and modification time under `folder`: it changes when any file does."
     def seen(p):  # through links, as the image checks read them; a broken link is a file too
         try: s = os.stat(p)
         except OSError: return (p, -1, -1)
         return (p, s.st_size, s.st_mtime_ns)
-    return hash(tuple(sorted(seen(os.path.join(d, f)) for d, _, fs in os.walk(folder, followlinks=True) for f in fs)))
+    files = sorted(seen(os.path.join(d, f)) for d, _, fs in os.walk(folder, followlinks=True) for f in fs)
+    return hashlib.sha256(repr(files).encode()).hexdigest()
 
 def preflight(params:dict # resolved parameters of a run
              ):
@@ -498,30 +499,32 @@ def _record_stop(run, st:dict, nb:str|None, e:Exception, secs:float, out) -> boo
 
 # %% ../nbs/05_run.ipynb #df953c26
 def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL,
-                  with_tests=False, device='auto'):
+                  with_tests=False, device='auto', keys=None, kms=None):
     "Execute the series from index `start` (`irq` on hold), keeping status.json and metrics.json up to date."
-    run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), {}
+    from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
+    run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), dict(kms or {})  # kms: kernels started already
     log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
     try:
         irq.release()  # a signal that came while the run was set up is raised here, and recorded
         for i, nb in enumerate(SERIES[start:], start):
             with irq.held():
-                st['status'], st['notebooks'][nb] = 'running', dict(status='running', started=now_utc())
+                st['status'], st['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=(keys or {}).get(nb))
                 write_status(run, st)
                 out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
                 t0 = time.time()
                 if i not in kms: kms[i] = start_kernel(kernel, run, log, device)
                 if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
+                before = snapshot(run)
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
                              with_tests=with_tests, km=kms[i])
             with irq.held():
                 secs = round(time.time() - t0, 1)
-                st['notebooks'][nb].update(status='succeeded', seconds=secs)
+                st['notebooks'][nb].update(status='succeeded', seconds=secs, **written(run, before))
                 if i == len(SERIES) - 1: st.update(status='succeeded', finished=now_utc(), error=None)
                 write_status(run, st)
                 update_metrics(run, seconds={**read_record(artefact(run, 'metrics')).get('seconds', {}), nb: secs})
                 out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
-            stop_kernel(kms.pop(i))
+            stop_kernel(kms.pop(i), now=True)
     except (RunFailure, Interrupted) as e:
         irq.hold()  # stopping: a second Ctrl-C does not cut the records short
         if _record_stop(run, st, nb, e, round(time.time() - t0, 1), out): e.run = run; raise
@@ -532,15 +535,30 @@ def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell
     return run
 
 # %% ../nbs/05_run.ipynb #a908e7ce
-def _start_records(run, profile, overrides, resolved, per_nb, device):
+def _start_records(run, profile, overrides, resolved, per_nb, device, reused_from=None):
     "params.json, environment.json and status.json of a new run."
     write_json(artefact(run, 'params'), dict(profile=profile, overrides=overrides or {}, parameters=resolved,
-                                            per_notebook=per_nb, resumes=[]))
+                                            per_notebook=per_nb, resumes=[], reused_from=reused_from and str(reused_from)))
     write_json(artefact(run, 'environment'), dict(environment_info(device), requested_device=device))
     write_status(run, dict(status='running', profile=profile, started=now_utc(), finished=None, error=None,
                            notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
+def _first_kernel(runs_dir, profile, kernel, device) -> tuple:
+    "A new run folder and the kernel of its first notebook, started at once; its output goes to kernels.log."
+    run = new_run_dir(runs_dir, profile)
+    try:
+        with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log, device)
+    except BaseException: shutil.rmtree(run, ignore_errors=True); raise
+
+def _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel) -> tuple:
+    "Check the data and the model; each notebook's key; with an earlier run, where execution starts and why."
+    from petclassifier.reuse import notebook_keys, plan_reuse
+    preflight(resolved)
+    keys = notebook_keys(resolved, per_nb, nb_dir or nbs_dir(), with_tests, device, kernel)
+    start, why = plan_reuse(old, keys, dict(distributions=installed_distributions())) if old else (0, [])
+    return start, why, keys
+
 def run_series(profile:str='smoke', # a key of `PROFILES`
                overrides:dict|None=None, # parameter name -> value (from --data and --set)
                runs_dir='runs', # parent folder of the run folders
@@ -549,7 +567,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                device:str='auto', # 'auto', 'cpu' or 'cuda'
                quiet:bool=False, # no progress lines
                kernel:str=KERNEL, # Jupyter kernel to run the notebooks on
-               with_tests:bool=False): # also run each notebook's test cells
+               with_tests:bool=False, # also run each notebook's test cells
+               reuse=None): # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
     "Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder kept)."
     with Interrupts() as irq:
         stop_with_parent()  # a sweep's run: stop with the task that started it
@@ -557,13 +576,22 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         check_kernel(kernel)
         nb_params = notebook_params(nb_dir)
         resolved, per_nb = resolve_params(profile, overrides, nb_params)
-        preflight(resolved)
+        from petclassifier.reuse import reuse_source, copy_reused
+        old = reuse_source(reuse, runs_dir) if reuse else None
+        run, km = _first_kernel(runs_dir, profile, kernel, device)  # it imports fastai while the data is checked
+        try: start, why, keys = _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel)
+        except BaseException:  # refused: no run folder is left behind
+            stop_kernel(km, now=True); shutil.rmtree(run, ignore_errors=True); raise
         irq.hold()  # from here on a signal waits until the run's records can tell of it
-        run = new_run_dir(runs_dir, profile)
         with folder_lock(artefact(run, 'lock')):
             _log(f"run folder: {run}", quiet)
-            _start_records(run, profile, overrides, resolved, per_nb, device)
-            return _execute_from(run, 0, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device)
+            try:
+                _start_records(run, profile, overrides, resolved, per_nb, device, old)
+                if old: copy_reused(old, run, start)
+            except BaseException: stop_kernel(km, now=True); raise
+            for line in why: _log(line, quiet)
+            return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys,
+                                 kms={start: km})  # a run that reuses every notebook stops the kernel unused
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nbdir, # a run's notebooks folder
@@ -602,6 +630,8 @@ def resume_series(run, # run folder of a failed or interrupted run
         fixes = check_params(dict(overrides or {}), _defaults(nb_params))
         resolved = {**prm['parameters'], **fixes}
         per_nb = _per_notebook(resolved, nb_params)
+        from petclassifier.reuse import notebook_keys
+        keys = notebook_keys(resolved, per_nb, nb_dir or nbs_dir(), with_tests, device, kernel)
         irq.hold()  # from here on a signal waits until the run's records can tell of it
         nbdir = artefact(run, 'notebooks')
         for nb in SERIES[start:]:
@@ -612,4 +642,4 @@ def resume_series(run, # run folder of a failed or interrupted run
         st.update(error=None, finished=None, pid=os.getpid())
         write_status(run, st)
         _log(f"resuming {run} from {SERIES[start]}", quiet)
-        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device)
+        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys)

@@ -1,5 +1,5 @@
 "Shared fixtures: generated data that works everywhere, and the real offline sample where it exists."
-import os
+import os, json
 from pathlib import Path
 import pytest
 from petclassifier.data import make_synthetic_pets
@@ -50,7 +50,7 @@ def pytest_configure(config):
 # These fixtures are session-scoped: a worker may run other modules' tests between two tests of a group, and pytest
 # would tear a module-scoped fixture down (and make it again) at each such switch.
 SHARED_RUNS = dict(chain='chain', chain_site='chain', earlier='reliability-earlier', failed_then_resumed='runner-tiny',
-                   second_run='runner-tiny', tracked='track')
+                   second_run='runner-tiny', reused='runner-tiny', tracked='track')
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
@@ -107,14 +107,38 @@ def failed_then_resumed(tiny):
     return dict(r1=r1, st1=st1, partial=partial, r2=r2, run=run, card_after_failure=card_after_failure,
                 reports_after_failure=reports_after_failure)
 
+def no_data_env(tiny) -> dict:
+    "An environment where no images can be found or downloaded: the tiny profile generates them in the run folder."
+    proxy = 'http://127.0.0.1:9'
+    return dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tiny['base']/'fastai'), HTTPS_PROXY=proxy, HTTP_PROXY=proxy,
+                https_proxy=proxy, http_proxy=proxy)
+
 @pytest.fixture(scope='session')
 def second_run(tiny, failed_then_resumed):
     "A second run into the same runs folder, with no data anywhere: the tiny profile generates images, and says so."
     from helpers import cli, run_folders, snapshot
     first = snapshot(failed_then_resumed['run'])
-    env = dict(PETCLASSIFIER_DATA='', FASTAI_HOME=str(tiny['base']/'fastai'), HTTPS_PROXY='http://127.0.0.1:9',
-               HTTP_PROXY='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9', http_proxy='http://127.0.0.1:9')
-    r = cli('run', *TINY, '--runs-dir', tiny['runs'], env=env)
+    r = cli('run', *TINY, '--runs-dir', tiny['runs'], env=no_data_env(tiny))
     assert r.returncode == 0, r.stderr[-2000:]
     (run,) = [p for p in run_folders(tiny['runs']) if p != failed_then_resumed['run']]
     return dict(r=r, run=run, first_before=first)
+
+@pytest.fixture(scope='session')
+def reused(tiny, second_run, tmp_path_factory):
+    """Two new runs from the second run with --reuse: one with 04_interpret's k changed, one with a cell of 02_lr_find
+    edited (in a copy of the notebooks), each into a runs folder of its own."""
+    import shutil, hashlib
+    from helpers import cli, run_folders
+    from petclassifier.run import nbs_dir
+    base, old = tmp_path_factory.mktemp('reuse'), second_run['run']
+    sums = lambda run: {p.relative_to(run).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(run.rglob('*')) if p.is_file()}
+    before = sums(old)
+    k = cli('run', *TINY, '--runs-dir', base/'k', '--reuse', old, '--set', 'k=2', env=no_data_env(tiny))
+    nbs = shutil.copytree(nbs_dir(), base/'nbs')
+    nb = json.loads((nbs/'02_lr_find.ipynb').read_text())
+    cell = next(c for c in nb['cells'] if 'lo, hi = pick_lr_range(' in ''.join(c['source']))
+    cell['source'] = ''.join(cell['source']) + "\nprint(f'the range: {lo:.2e} to {hi:.2e}')"
+    (nbs/'02_lr_find.ipynb').write_text(json.dumps(nb))
+    edited = cli('run', *TINY, '--runs-dir', base/'edited', '--reuse', old, env=dict(no_data_env(tiny), PETCLASSIFIER_NBS=str(nbs)))
+    return dict(old=old, k=k, edited=edited, k_run=run_folders(base/'k')[0] if k.returncode == 0 else None,
+                edited_run=run_folders(base/'edited')[0] if edited.returncode == 0 else None, old_unchanged=sums(old) == before)
