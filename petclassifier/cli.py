@@ -8,7 +8,7 @@ import os, sys, json, atexit, argparse, traceback, warnings
 from pathlib import Path
 from .core import *
 from .run import *
-from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST  # light: no torch, fastai or pandas
+from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
 from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
 from .app import check_exported  # light: Gradio is imported when the app starts
@@ -128,11 +128,13 @@ def parser() -> argparse.ArgumentParser:
     h = sub.add_parser('history', help='table and trend plot of all runs')
     h.add_argument('--runs-dir', default='runs', help='folder holding run folders (default ./runs)')
     h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
-    c = sub.add_parser('compare', help='compare a run with a base run on the same data; exit 1 on a regression')
-    c.add_argument('base', help='the reference run folder')
-    c.add_argument('new', help='the run folder to judge')
+    c = sub.add_parser('compare', help='compare a run with a base run on the same data (or a sweep with a base sweep); '
+                                       'exit 1 on a regression')
+    c.add_argument('base', help='the reference run folder (or sweep folder)')
+    c.add_argument('new', help='the run folder (or sweep folder) to judge')
     c.add_argument('--max-error-increase', type=float, metavar='X', help=f'largest accepted rise of an error rate (default: a rise '
-                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}; without their number, {MAX_ERROR_INCREASE:g})')
+                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}, for sweeps a {SWEEP_TEST}; '
+                   f'without their number, {MAX_ERROR_INCREASE:g})')
     c.add_argument('--max-slowdown', type=float, default=MAX_SLOWDOWN, metavar='R',
                    help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
     c.add_argument('--allow-different-data', action='store_true', help='compare runs that validated on different images anyway')
@@ -254,10 +256,17 @@ def cmd_history(args) -> int:
 
 # %% ../nbs/07_cli.ipynb #a1aaea34
 def cmd_compare(args) -> int:
-    from petclassifier.compare import compare_runs, render_comparison
-    c = compare_runs(args.base, args.new, max_error_increase=args.max_error_increase, max_slowdown=args.max_slowdown,
-                     allow_different_data=args.allow_different_data)
-    print(json.dumps(c, indent=2) if args.json else render_comparison(c))
+    from petclassifier.compare import compare_runs, render_comparison, is_sweep_dir, compare_sweeps, render_sweep_comparison
+    sweeps = [is_sweep_dir(p) for p in (args.base, args.new)]
+    if any(sweeps) and not all(sweeps):
+        raise PetError(f"{args.new if sweeps[0] else args.base} is not a sweep folder and the other is: compare two runs or two sweeps")
+    if all(sweeps):
+        c = compare_sweeps(args.base, args.new, max_error_increase=args.max_error_increase)
+        print(json.dumps(c, indent=2) if args.json else render_sweep_comparison(c))
+    else:
+        c = compare_runs(args.base, args.new, max_error_increase=args.max_error_increase, max_slowdown=args.max_slowdown,
+                         allow_different_data=args.allow_different_data)
+        print(json.dumps(c, indent=2) if args.json else render_comparison(c))
     if not c['regressions']: return EXIT_OK
     print(f"regression: {'; '.join(c['regressions'])}", file=sys.stderr)
     return EXIT_FAILED

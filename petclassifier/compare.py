@@ -4,16 +4,17 @@
 
 # %% ../nbs/09_compare.ipynb #3ffddce1
 from __future__ import annotations
-import csv, math
+import csv, math, statistics
 from pathlib import Path
 from .core import *
 from .run import SERIES, is_run_dir
 from .diff import default_diff_path
 
 # %% auto #0
-__all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'data_identity', 'read_per_breed', 'run_summary', 'metric_rows',
-           'breed_moves', 'time_rows', 'rise_p_value', 'check_same_data', 'regressions', 'package_changes',
-           'packages_line', 'compare_summaries', 'compare_runs', 'render_comparison']
+__all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'SWEEP_TEST', 'data_identity', 'read_per_breed', 'run_summary',
+           'metric_rows', 'breed_moves', 'time_rows', 'rise_p_value', 'check_same_data', 'regressions',
+           'package_changes', 'packages_line', 'compare_summaries', 'compare_runs', 'render_comparison', 'is_sweep_dir',
+           'sweep_errors', 'spread_p_value', 'sweep_rows', 'compare_sweeps', 'render_sweep_comparison']
 
 # %% ../nbs/09_compare.ipynb #042270ae
 def data_identity(rec:dict # the content of a run's data.json
@@ -218,3 +219,81 @@ def render_comparison(c:dict # output of `compare_summaries`
     L += [f"note: {n}" for n in c['notes']]
     L.append('the notebooks side by side: ' + (c.get('diff') or f"petclassifier diff {c['base']} {c['new']}"))
     return '\n'.join(L + [f"verdict: {c['verdict']}"])
+
+# %% ../nbs/09_compare.ipynb #9b0853c7
+SWEEP_TEST = "one-sided Welch's t-test over the seeds"
+
+def is_sweep_dir(p) -> bool:
+    "True when `p` is a folder made by `petclassifier sweep`."
+    from petclassifier.sweep import sweep_file
+    return sweep_file(p, 'definition').is_file() and sweep_file(p, 'status').is_file()
+
+def sweep_errors(sweep, # a sweep folder
+                 metric:str='final_error_rate' # the error rate to gather
+                ) -> dict:
+    "`{configuration: [the metric of each succeeded run, in the sweep's order]}` of a sweep folder."
+    from petclassifier.sweep import load_sweep, config_label
+    out = {}
+    for r in load_sweep(sweep)[1]:
+        v = (r.get('metrics') or {}).get(metric)
+        if r['status'] == 'succeeded' and isinstance(v, (int, float)): out.setdefault(config_label(r['config']), []).append(v)
+    return out
+
+# %% ../nbs/09_compare.ipynb #b10e46e2
+def spread_p_value(base:list, # a configuration's errors over seeds in the base sweep
+                   new:list # and in the new sweep
+                  ) -> float|None:
+    "How often the new mean would be this much higher if both sets came from alike spreads; None under two seeds a side."
+    if len(base) < 2 or len(new) < 2: return None
+    if statistics.pvariance(base) == 0 and statistics.pvariance(new) == 0:  # no spread at all: any rise is beyond it
+        return 0.0 if statistics.mean(new) > statistics.mean(base) else 1.0
+    from scipy.stats import ttest_ind
+    return float(ttest_ind(new, base, equal_var=False, alternative='greater').pvalue)
+
+# %% ../nbs/09_compare.ipynb #bffb7011
+def sweep_rows(a:dict, b:dict # `sweep_errors` of the base and the new sweep
+              ) -> list:
+    "One row per configuration both sweeps ran: mean, spread and runs on each side, the change of the mean and its p."
+    sd = lambda v: statistics.stdev(v) if len(v) > 1 else None
+    return [dict(configuration=k, base_mean=statistics.mean(a[k]), base_std=sd(a[k]), base_runs=len(a[k]),
+                 new_mean=statistics.mean(b[k]), new_std=sd(b[k]), new_runs=len(b[k]),
+                 change=statistics.mean(b[k]) - statistics.mean(a[k]), p=spread_p_value(a[k], b[k])) for k in a if k in b]
+
+def _sweep_rise(r:dict, max_error_increase:float|None) -> str|None:
+    "Why the rise of row `r` is a regression, or None: by the seeds' spread, else by the fixed limit."
+    if r['change'] <= 1e-9: return None
+    rose = (f"{r['configuration']}: the mean final_error_rate rose by {r['change']:.4f} "
+            f"({r['base_mean']:.4f} over {r['base_runs']} seeds -> {r['new_mean']:.4f} over {r['new_runs']})")
+    if max_error_increase is None and r['p'] is not None:
+        return f"{rose}: p = {r['p']:.2g} < {ALPHA:g} ({SWEEP_TEST})" if r['p'] < ALPHA else None
+    limit = MAX_ERROR_INCREASE if max_error_increase is None else max_error_increase
+    return f"{rose}, more than {limit:g}" if r['change'] > limit + 1e-9 else None
+
+# %% ../nbs/09_compare.ipynb #67229b65
+def compare_sweeps(base, new, # two sweep folders: the reference and the sweep to judge
+                   max_error_increase:float|None=None # largest accepted rise of a mean error; None: the seeds' spread
+                  ) -> dict:
+    "Two sweeps, configuration by configuration: mean final errors over the seeds, regressions and a verdict."
+    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float)) and 0 <= max_error_increase < 1):
+        raise PetError(f"--max-error-increase {max_error_increase}: use a share between 0 and 1, e.g. 0.02")
+    a, b = sweep_errors(base), sweep_errors(new)
+    rows = sweep_rows(a, b)
+    if not rows: raise PetError(f"{base} and {new} have no configuration that succeeded in both: compare sweeps of the same grid")
+    bad = [why for why in (_sweep_rise(r, max_error_increase) for r in rows) if why]
+    if max_error_increase is not None: rule = f"fixed limit {max_error_increase:g}"
+    else: rule = SWEEP_TEST + ('' if all(r['p'] is not None for r in rows) else
+                               f"; the fixed limit {MAX_ERROR_INCREASE:g} where a side has one seed")
+    top = max(rows, key=lambda r: r['change'])
+    said = f"; the largest rise, {top['configuration']} {top['change']:+.4f}" + (f", has p = {top['p']:.2g}" if top['p'] is not None else '')
+    verdict = ('REGRESSION: ' + '; '.join(bad)) if bad else f"OK: no mean final error rose beyond the rule ({rule}{said if top['change'] > 0 else ''})"
+    return dict(base=str(base), new=str(new), rows=rows, only_in_one=sorted(set(a) ^ set(b)), regressions=bad,
+                limits=dict(max_error_increase=max_error_increase, error_rule=rule, alpha=ALPHA), verdict=verdict)
+
+def render_sweep_comparison(c:dict # output of `compare_sweeps`
+                           ) -> str:
+    "The comparison of two sweeps as text: a row per configuration, then the verdict."
+    L = [f"base sweep: {c['base']}", f"new sweep:  {c['new']}", '']
+    L += _text_table(c['rows'], ['configuration', 'base_mean', 'base_std', 'base_runs', 'new_mean', 'new_std', 'new_runs',
+                                 'change', 'p'], dict(change=lambda v: f"{v:+.4f}", p=lambda v: f"{v:.2g}"))
+    if c['only_in_one']: L += ['', 'configurations in one sweep only: ' + ', '.join(c['only_in_one'])]
+    return '\n'.join(L + ['', f"verdict: {c['verdict']}"])

@@ -96,3 +96,26 @@ def test_help_imports_nothing_heavy():
             "print([m for m in ('torch', 'fastai', 'pandas') if m in sys.modules])")
     r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
     assert r.stdout.strip() == '[]', r.stdout + r.stderr
+
+def make_sweep(folder, errors:dict):
+    "A sweep folder whose configuration `lr_hi=K` ran once per error in `errors[K]` (what `compare` reads of a sweep)."
+    from petclassifier.sweep import save_status, sweep_file
+    folder.mkdir(parents=True)
+    write_json(sweep_file(folder, 'definition'), dict(profile='smoke'))
+    save_status(folder, [dict(id=f'{k}-{s}', config=dict(lr_hi=k), seed=s, status='succeeded', metrics=dict(final_error_rate=e))
+                         for k, es in errors.items() for s, e in enumerate(es)])
+    return folder
+
+def test_two_sweeps_are_judged_by_the_seeds_spread(base, tmp_path):
+    a = make_sweep(tmp_path/'a', {0.001: [13/66, 14/66, 12/66]})
+    steady = make_sweep(tmp_path/'steady', {0.001: [16/66, 17/66, 16/66]})  # 3 images more on every seed
+    shaky = make_sweep(tmp_path/'shaky', {0.001: [8/66, 24/66, 17/66]})  # 3 images more on average, but scattered
+    code, out, err = run_main(a, steady)
+    assert code == 1 and "p = " in err and "one-sided Welch's t-test over the seeds" in err, err
+    assert 'lr_hi=0.001' in out and out.strip().splitlines()[-1].startswith('verdict: REGRESSION'), out
+    code, out, _ = run_main(a, shaky)
+    assert code == 0 and out.strip().splitlines()[-1].startswith('verdict: OK'), out
+    code, out, _ = run_main(a, shaky, '--max-error-increase', '0.02', '--json')
+    assert code == 1 and json.loads(out)['limits']['error_rule'] == 'fixed limit 0.02'
+    code, _, err = run_main(a, base)
+    assert code == 2 and 'compare two runs or two sweeps' in err and err.count('\n') == 1, err
