@@ -377,6 +377,12 @@ def console() -> None:
     # Freeing PyTorch's and fastai's objects one by one as the interpreter ends took 4 s after each `run` on 2 cores,
     # and does nothing a command needs: the exit handlers (MLflow's, multiprocessing's) run, the output is flushed,
     # and the process ends at once.
+    import threading, ctypes
+    threading._shutdown()  # what the interpreter does first: join the threads that are not daemons
     atexit._run_exitfuncs()
-    for f in (sys.stdout, sys.stderr): f.flush()
+    for f in (sys.stdout, sys.stderr):
+        try: f.flush()
+        except OSError: pass  # a reader that went away (`petclassifier history | head`)
+    try: ctypes.CDLL(None).fflush(None)  # what libraries wrote through C's stdio
+    except (OSError, AttributeError): pass
     os._exit(code)

@@ -12,7 +12,8 @@ from .run import SERIES, read_status, write_status, is_run_dir, folder_listing, 
 # %% auto #0
 __all__ = ['RUNNER_OWN', 'TEXT_SUFFIXES', 'run_files', 'file_sha', 'changed_files', 'metric_changes', 'snapshot', 'written',
            'code_cells', 'library_modules', 'data_identity', 'environment_identity', 'notebook_keys', 'key_changes',
-           'expected_files', 'altered', 'plan_reuse', 'copy_output', 'copy_reused', 'reuse_source']
+           'expected_files', 'altered', 'plan_reuse', 'copy_output', 'copy_reused', 'keep_succeeded_metrics',
+           'reuse_source']
 
 # %% ../nbs/18_reuse.ipynb #6879b2f6
 RUNNER_OWN = {f.name for k, f in RUN_FILES.items() if f.producer is None and k != 'notebooks'} | {RUN_FILES['site'].name}
@@ -189,7 +190,8 @@ def altered(run, # the earlier run folder
     for rel, (size, sha, nb) in expected_files(st, i).items():
         p = Path(run)/rel
         if nb != SERIES[i]: continue
-        if not p.is_file() or p.stat().st_size < size or file_sha(p, size) != sha: bad.append(rel)
+        inside = not Path(rel).is_absolute() and '..' not in Path(rel).parts  # a record could name any file
+        if not inside or not p.is_file() or p.stat().st_size < size or file_sha(p, size) != sha: bad.append(rel)
     return bad
 
 # %% ../nbs/18_reuse.ipynb #1df2a90e
@@ -211,17 +213,28 @@ def plan_reuse(old, # the earlier run folder
         why = _refusal(st['notebooks'].get(nb, {}), keys, nb, old_env, new_env or {})
         if why is None and (bad := altered(old, st, i)): why = f"{', '.join(bad)} changed in {old.name} since it ran"
         if why is not None: break
-    else: return len(SERIES), [f"{nb} reused from {old.name}" for nb in SERIES]
-    lines = [f"{n} reused from {old.name}" for n in SERIES[:i]] + [f"{nb} re-runs: {why}"]
+    else: i = len(SERIES)
+    lines = [f"{n} reused from {old.name}" for n in SERIES[:i]]
+    if i and read_record(artefact(old, 'data')).get('synthetic') and keys['00_data']['data'].startswith('download'):
+        lines[0] += (" (its generated images: no data folder is set, and a run that can download Oxford-IIIT Pet now "
+                     "would use it; pass --data to reuse only with real photos)")
+    if i == len(SERIES): return i, lines
+    lines.append(f"{SERIES[i]} re-runs: {why}")
     return i, lines + [f"{n} re-runs: it reads what {SERIES[i]} writes, which re-runs" for n in SERIES[i + 1:]]
 
 # %% ../nbs/18_reuse.ipynb #364a6984
 TEXT_SUFFIXES = ('.json', '.jsonl', '.csv', '.md', '.txt')  # records that may name their run folder
 
+def _spellings(p:Path) -> list:
+    "The ways a record may spell the folder `p`: as it is, and escaped as JSON writes it (`\u00e9` for an accent)."
+    s = str(Path(p).resolve())
+    return [s.encode(), json.dumps(s)[1:-1].encode()]
+
 def copy_output(old, # the earlier run folder
                 new, # the new run folder
                 rel:str, # the file's path inside them
-                size:int # how many bytes of it the reused notebook left
+                size:int, # how many bytes of it the reused notebook left
+                sha:str # and their SHA-256, as recorded
                ) -> list:
     "Copy the first `size` bytes of `old/rel` to `new/rel`, naming `new` where a text record named `old`; `[size, sha256]`."
     src, dst = Path(old)/rel, Path(new)/rel
@@ -229,10 +242,12 @@ def copy_output(old, # the earlier run folder
     if src.stat().st_size == size: shutil.copy2(src, dst)
     else:
         with open(src, 'rb') as f, open(dst, 'wb') as g: g.write(f.read(size))
+    if file_sha(dst) != sha:  # changed since it was checked: another process is writing in `old`
+        raise PetError(f"{src} changed while it was copied: wait until nothing writes in {old}, then run again")
     if dst.suffix in TEXT_SUFFIXES:
-        a, b = str(Path(old).resolve()).encode(), str(Path(new).resolve()).encode()
         data = dst.read_bytes()
-        if a in data: dst.write_bytes(data.replace(a, b))
+        for a, b in zip(_spellings(old), _spellings(new)): data = data.replace(a, b)
+        dst.write_bytes(data)
     return [dst.stat().st_size, file_sha(dst)]
 
 # %% ../nbs/18_reuse.ipynb #fb22c550
@@ -247,7 +262,7 @@ def copy_reused(old, # the earlier run folder
     files = expected_files(ost, start - 1) if start else {}
     for nb in SERIES[:start]:
         t0, rec = time.time(), ost['notebooks'][nb]
-        copied = {rel: copy_output(old, new, rel, size) for rel, (size, _, n) in files.items() if n == nb}
+        copied = {rel: copy_output(old, new, rel, size, sha) for rel, (size, sha, n) in files.items() if n == nb}
         # a file a later reused notebook appended to keeps this notebook's record: the copy begins with the same bytes
         outputs = {rel: copied.get(rel, v) for rel, v in rec['outputs'].items()}
         metrics.update(rec.get('metrics') or {})
@@ -259,7 +274,19 @@ def copy_reused(old, # the earlier run folder
     write_status(new, st)
     return st
 
-# %% ../nbs/18_reuse.ipynb #09269d63
+# %% ../nbs/18_reuse.ipynb #4fabc24c
+def keep_succeeded_metrics(run # a run folder about to be resumed
+                          ) -> dict:
+    "Rewrite metrics.json with the metrics and seconds of the notebooks that succeeded only; returns it."
+    st, m = read_status(run), read_record(artefact(run, 'metrics'))
+    done = [nb for nb in SERIES if st['notebooks'].get(nb, {}).get('status') == 'succeeded']
+    if any('metrics' not in st['notebooks'][nb] for nb in done): return m  # an older run: what each wrote is not known
+    kept = dict(seconds={nb: s for nb, s in (m.get('seconds') or {}).items() if nb in done})
+    for nb in done: kept.update(st['notebooks'][nb]['metrics'])
+    write_json(artefact(run, 'metrics'), kept)
+    return kept
+
+# %% ../nbs/18_reuse.ipynb #43aa29b2
 def reuse_source(reuse, # a run folder, or 'latest'
                  runs_dir='runs' # where 'latest' is looked for
                 ) -> Path:

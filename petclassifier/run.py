@@ -503,7 +503,10 @@ def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell
     "Execute the series from index `start` (`irq` on hold), keeping status.json and metrics.json up to date."
     from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
     run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), dict(kms or {})  # kms: kernels started already
-    log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
+    try: log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
+    except BaseException:
+        for km in kms.values(): stop_kernel(km, now=True)
+        raise
     try:
         irq.release()  # a signal that came while the run was set up is raised here, and recorded
         for i, nb in enumerate(SERIES[start:], start):
@@ -551,6 +554,14 @@ def _first_kernel(runs_dir, profile, kernel, device) -> tuple:
         with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log, device)
     except BaseException: shutil.rmtree(run, ignore_errors=True); raise
 
+def _discard(run, km, made:list):
+    "Stop the kernel of a run that never started its first notebook; remove its folder, and the folders made for it."
+    stop_kernel(km, now=True)
+    shutil.rmtree(run, ignore_errors=True)
+    for d in made:  # deepest first
+        try: d.rmdir()
+        except OSError: break  # another run arrived meanwhile
+
 def _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel) -> tuple:
     "Check the data and the model; each notebook's key; with an earlier run, where execution starts and why."
     from petclassifier.reuse import notebook_keys, plan_reuse
@@ -578,17 +589,18 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         resolved, per_nb = resolve_params(profile, overrides, nb_params)
         from petclassifier.reuse import reuse_source, copy_reused
         old = reuse_source(reuse, runs_dir) if reuse else None
+        made = [p for p in [Path(runs_dir).absolute(), *Path(runs_dir).absolute().parents] if not p.exists()]
         run, km = _first_kernel(runs_dir, profile, kernel, device)  # it imports fastai while the data is checked
         try: start, why, keys = _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel)
         except BaseException:  # refused: no run folder is left behind
-            stop_kernel(km, now=True); shutil.rmtree(run, ignore_errors=True); raise
+            _discard(run, km, made); raise
         irq.hold()  # from here on a signal waits until the run's records can tell of it
         with folder_lock(artefact(run, 'lock')):
             _log(f"run folder: {run}", quiet)
             try:
                 _start_records(run, profile, overrides, resolved, per_nb, device, old)
                 if old: copy_reused(old, run, start)
-            except BaseException: stop_kernel(km, now=True); raise
+            except BaseException: _discard(run, km, made); raise  # nothing executed: nothing to keep
             for line in why: _log(line, quiet)
             return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys,
                                  kms={start: km})  # a run that reuses every notebook stops the kernel unused
@@ -630,7 +642,7 @@ def resume_series(run, # run folder of a failed or interrupted run
         fixes = check_params(dict(overrides or {}), _defaults(nb_params))
         resolved = {**prm['parameters'], **fixes}
         per_nb = _per_notebook(resolved, nb_params)
-        from petclassifier.reuse import notebook_keys
+        from petclassifier.reuse import notebook_keys, keep_succeeded_metrics
         keys = notebook_keys(resolved, per_nb, nb_dir or nbs_dir(), with_tests, device, kernel)
         irq.hold()  # from here on a signal waits until the run's records can tell of it
         nbdir = artefact(run, 'notebooks')
@@ -641,5 +653,6 @@ def resume_series(run, # run folder of a failed or interrupted run
         write_json(artefact(run, 'params'), prm)
         st.update(error=None, finished=None, pid=os.getpid())
         write_status(run, st)
+        keep_succeeded_metrics(run)  # what the notebooks to run again wrote before they stopped is theirs to write anew
         _log(f"resuming {run} from {SERIES[start]}", quiet)
         return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys)
