@@ -15,4 +15,17 @@ for a in "$@"; do case "$a" in tests*|*.py|*::*) has_path=1;; -n|-n*|--numproces
 cores=$(nproc 2>/dev/null || echo 1)
 workers=${PETCLASSIFIER_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}
 if [ "$has_workers" = 0 ] && [ "$workers" -gt 0 ]; then set -- -n "$workers" --dist loadgroup "$@"; fi
-exec .venv/bin/python -m pytest "$@"
+# Every temporary file of the suite (the notebooks' checks, the kernels, Ray's local instance, pytest's own folders) goes
+# into one folder made for this run and removed after it, whatever the outcome: a suite leaves nothing in /tmp.
+# PETCLASSIFIER_KEEP_TEST_FILES=1 keeps it, to look into a failure. Short: Ray's socket paths must fit in 107 characters.
+tmp_root=$(mktemp -d /tmp/pct-XXXXXX)
+export TMPDIR="$tmp_root"
+rc=0
+.venv/bin/python -m pytest --basetemp="$tmp_root/pytest" "$@" || rc=$?
+if [ "${PETCLASSIFIER_KEEP_TEST_FILES:-0}" = 1 ]; then
+  echo "The suite's temporary files are kept in $tmp_root (PETCLASSIFIER_KEEP_TEST_FILES=1): remove it when done"
+else
+  rm -rf "$tmp_root"
+  [ "$rc" = 0 ] || echo "The suite's temporary files were removed; PETCLASSIFIER_KEEP_TEST_FILES=1 keeps them to look into a failure"
+fi
+exit "$rc"

@@ -1,4 +1,4 @@
-"""scripts/install.sh --if-needed and scripts/run.sh's defaults, in a copy of the scripts whose .venv python is a
+"""scripts/install.sh --if-needed, scripts/run.sh's defaults and scripts/test.sh's temporary folder, in a copy of the scripts whose .venv python is a
 stand-in: it records pip, ipykernel and petclassifier calls instead of making them (no install, no training)."""
 import os, shutil, subprocess, sys, time
 from pathlib import Path
@@ -9,6 +9,7 @@ FAKE = """#!/bin/bash
 log="$(dirname "$0")/../calls.log"
 case "$1 $2" in
   "-m pip"|"-m ipykernel") echo "$*" >> "$log"; exit 0;;
+  "-m pytest") echo "$* TMPDIR=$TMPDIR" >> "$log"; touch "$TMPDIR/left-behind"; exit ${FAKE_RC:-0};;
   "-m petclassifier") echo "$*" >> "$log"; echo "run folder: /r"; echo "report: /r/report.html"; exit ${FAKE_RC:-0};;
 esac
 if [ -n "$FAKE_VERSION" ] && [ "$1" = -c ]; then  # another Python than the one running the tests
@@ -78,3 +79,19 @@ def test_run_defaults(proj, tmp_path):
     assert r.returncode == 1 and calls == ['-m petclassifier run --profile smoke']  # the runner's status is the script's
     r, calls = sh(proj, 'run.sh', PETCLASSIFIER_SAMPLE=str(tmp_path/'nope'))
     assert r.returncode == 2 and 'PETCLASSIFIER_SAMPLE' in r.stderr and calls == []
+
+def test_suite_temporary_files(proj):
+    "The suite's temporary files (TMPDIR, pytest's basetemp) lie in one folder that is removed after it, pass or fail."
+    sh(proj, 'install.sh')
+    run = lambda **env: sh(proj, 'test.sh', 'tests/test_x.py', PETCLASSIFIER_TEST_WORKERS='0', **env)
+    r, (call,) = run()
+    tmp = Path(call.split('TMPDIR=')[1])
+    assert r.returncode == 0 and call.startswith(f'-m pytest --basetemp={tmp}/pytest tests/test_x.py'), call
+    assert tmp.parent == Path('/tmp') and not tmp.exists()
+    r, (call,) = run(FAKE_RC='1')
+    assert r.returncode == 1 and not Path(call.split('TMPDIR=')[1]).exists()
+    assert 'PETCLASSIFIER_KEEP_TEST_FILES=1 keeps them' in r.stdout, r.stdout
+    r, (call,) = run(FAKE_RC='1', PETCLASSIFIER_KEEP_TEST_FILES='1')
+    tmp = Path(call.split('TMPDIR=')[1])
+    try: assert r.returncode == 1 and (tmp/'left-behind').exists() and f'kept in {tmp}' in r.stdout, r.stdout
+    finally: shutil.rmtree(tmp, ignore_errors=True)
