@@ -15,9 +15,9 @@ from .app import check_exported  # light: Gradio is imported when the app starts
 from .diff import RTOL  # light: nbdime and Pillow are imported when a page is made
 
 # %% auto #0
-__all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'predict_batch', 'predict', 'parser',
-           'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_diff',
-           'cmd_sweep', 'main', 'console']
+__all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'COMMANDS', 'predict_batch', 'predict',
+           'parser', 'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs',
+           'cmd_diff', 'cmd_sweep', 'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #d5dd98cd
 def predict_batch(learn, # a loaded learner (from `load_learner`)
@@ -87,23 +87,28 @@ def _parse_sets(items):
         out[k.strip()] = parse_value(v.strip())
     return out
 
-# %% ../nbs/07_cli.ipynb #561a800e
-def parser() -> argparse.ArgumentParser:
-    "The argument parser of the `petclassifier` command."
-    ap = argparse.ArgumentParser(prog='petclassifier', description='Run, report on and use the fastai pet-breeds tutorial series.')
-    ap.add_argument('--debug', action='store_true', help='show full tracebacks')
-    sub = ap.add_subparsers(dest='cmd', required=True)
+# %% ../nbs/07_cli.ipynb #6a4ce27f
+def _runs_dir(p, what:str):
+    "`--runs-dir`, default `RUNS_DIR`; `what` says what the folder is for."
+    p.add_argument('--runs-dir', default=RUNS_DIR, help=f"{what} (default ./{RUNS_DIR})")
+
+def _trust(p): p.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign '
+                                                                   '(loading a pickle runs its code)')
+def _json(p, what:str): p.add_argument('--json', action='store_true', help=what)
+
+# %% ../nbs/07_cli.ipynb #bbe39cb5
+def _args_run(sub):
     r = sub.add_parser('run', help='execute notebooks 00-04 into a new run folder')
     r.add_argument('--profile', default='smoke', help=f"one of {', '.join(PROFILES)} (default smoke)")
     r.add_argument('--data', help='folder of Oxford-IIIT Pet images (same as --set data_path=DIR)')
     r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
-    r.add_argument('--runs-dir', default='runs', help='folder for run folders (default ./runs)')
+    _runs_dir(r, 'folder for run folders')
     r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
     r.add_argument('--reuse', metavar='RUN', help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
                                                   "unchanged; execute from the first that differs")
     r.add_argument('--device', choices=DEVICES, help="where to train (default auto; a resumed run keeps the run's)")
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
-    r.add_argument('--cell-timeout', type=int, default=6*3600, help='seconds one cell may run (default 21600)')
+    r.add_argument('--cell-timeout', type=int, default=CELL_TIMEOUT, help=f'seconds one cell may run (default {CELL_TIMEOUT})')
     r.add_argument('--quiet', action='store_true', help='no progress lines')
     r.add_argument('--kernel', default=KERNEL, help=f'Jupyter kernel for the notebooks (default {KERNEL})')
     r.add_argument('--with-tests', action='store_true', help="also execute each notebook's test cells (as nbdev_test does)")
@@ -113,21 +118,32 @@ def parser() -> argparse.ArgumentParser:
                                                          f"sqlite:///RUNS_DIR/{STORE_DIR}/mlflow.db)")
     r.add_argument('--experiment', metavar='NAME', default=DEFAULT_EXPERIMENT,
                    help=f'MLflow experiment to log under (default {DEFAULT_EXPERIMENT})')
+
+# %% ../nbs/07_cli.ipynb #7c96ebd9
+SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
+
+def _args_sweep(sub):
     s = sub.add_parser('sweep', help='runs over a grid of parameter values and seeds, on Ray, with one summary report')
     s.add_argument('--profile', help=f"one of {', '.join(PROFILES)} (required unless --resume)")
     s.add_argument('--data', help='folder of Oxford-IIIT Pet images, for every run')
-    s.add_argument('--seeds', type=int, nargs='+', metavar='SEED', help='training seeds (train_seed) of each configuration (default 0 1 2)')
+    s.add_argument('--seeds', type=int, nargs='+', metavar='SEED',
+                   help=f"training seeds (train_seed) of each configuration (default {' '.join(map(str, SEEDS))})")
     s.add_argument('--grid', nargs='+', action='extend', metavar='NAME=V1,V2', help='values to try for a notebook parameter (repeatable)')
     s.add_argument('--set', nargs='+', action='extend', metavar='NAME=VALUE', help='a value for every run; with --resume: a correction for the reruns')
-    s.add_argument('--runs-dir', default='runs', help='where the sweep folder is made (default ./runs; absolute with --address)')
+    _runs_dir(s, 'where the sweep folder is made; absolute with --address')
     s.add_argument('--address', help='Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance for this sweep)')
     s.add_argument('--cpus-per-run', type=float, help='CPUs each run asks Ray for (default: the cores shared among parallel runs)')
     s.add_argument('--gpus-per-run', type=float, help='GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)')
     s.add_argument('--max-parallel', type=int, help='runs at once (default: as many as the CPUs/GPUs allow)')
     s.add_argument('--resume', metavar='SWEEP', help='rerun the runs of a sweep folder that failed, were interrupted or never ran')
+
+# %% ../nbs/07_cli.ipynb #7ab59b56
+def _args_history(sub):
     h = sub.add_parser('history', help='table and trend plot of all runs')
-    h.add_argument('--runs-dir', default='runs', help='folder holding run folders (default ./runs)')
+    _runs_dir(h, 'folder holding run folders')
     h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
+
+def _args_compare(sub):
     c = sub.add_parser('compare', help='compare a run with a base run on the same data (or a sweep with a base sweep); '
                                        'exit 1 on a regression')
     c.add_argument('base', help='the reference run folder (or sweep folder)')
@@ -138,31 +154,52 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument('--max-slowdown', type=float, default=MAX_SLOWDOWN, metavar='R',
                    help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
     c.add_argument('--allow-different-data', action='store_true', help='compare runs that validated on different images anyway')
-    c.add_argument('--json', action='store_true', help='print the comparison as JSON')
+    _json(c, 'print the comparison as JSON')
+
+# %% ../nbs/07_cli.ipynb #5830bb70
+def _args_predict(sub):
     p = sub.add_parser('predict', help="classify images with a run's model (its ONNX export, else export.pkl)")
     p.add_argument('model', help='a run folder, its model.onnx, or an export.pkl')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--top', type=int, default=1, help='breeds to show per image (default 1)')
-    p.add_argument('--json', action='store_true', help='one JSON object per line')
-    p.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign (loading a pickle runs its code)')
+    _json(p, 'one JSON object per line'); _trust(p)
     p.add_argument('--engine', choices=ENGINES, default='auto', help="onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto (default): onnx when the run has an export")
+
+def _args_export(sub):
     x = sub.add_parser('export', help="export a run's model to ONNX again, checked against fastai on its validation images")
     x.add_argument('run', help='a run folder whose series reached 03_discriminative_finetune')
     x.add_argument('--out', help='folder for model.onnx and inference.json (default: the run folder)')
-    x.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign (loading a pickle runs its code)')
+    _trust(x)
+
+# %% ../nbs/07_cli.ipynb #088d3cd1
+def _args_app(sub):
     a = sub.add_parser('app', help="a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs it anywhere")
     a.add_argument('run', help='a run folder with model.onnx and inference.json, or a bundle')
     a.add_argument('--host', default='127.0.0.1', help='address to answer on (default 127.0.0.1: this machine only)')
     a.add_argument('--port', type=int, help='port to answer on (default: the first free one from 7860)')
     a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or empty), ready for a Hugging Face Space')
+
+def _args_diff(sub):
     f = sub.add_parser('diff', help="one HTML page of two runs' executed lessons side by side, cell by cell")
     f.add_argument('base', help='the reference run folder')
     f.add_argument('new', help='the run folder to look at')
     f.add_argument('--out', help='the page to write (default NEW/diff-<base run>.html)')
     f.add_argument('--rtol', type=float, default=RTOL, help=f'numbers in outputs within this share of the larger count as equal (default {RTOL:g})')
+
+def _args_docs(sub):
     d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
     d.add_argument('run', help='a run folder')
     d.add_argument('--out', help='folder for the site (default RUN/site); must be new, empty or an earlier site')
+
+# %% ../nbs/07_cli.ipynb #91f456e8
+COMMANDS = ('run', 'sweep', 'history', 'compare', 'predict', 'export', 'app', 'diff', 'docs')  # each: _args_<it>, cmd_<it>
+
+def parser() -> argparse.ArgumentParser:
+    "The argument parser of the `petclassifier` command: one sub-parser per command, from its `_args_<command>`."
+    ap = argparse.ArgumentParser(prog='petclassifier', description='Run, report on and use the fastai pet-breeds tutorial series.')
+    ap.add_argument('--debug', action='store_true', help='show full tracebacks')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    for cmd in COMMANDS: globals()[f'_args_{cmd}'](sub)
     return ap
 
 # %% ../nbs/07_cli.ipynb #bfb9ad85
@@ -312,8 +349,6 @@ def cmd_diff(args) -> int:
     return EXIT_OK
 
 # %% ../nbs/07_cli.ipynb #a8234516
-SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
-
 def cmd_sweep(args) -> int:
     from petclassifier.sweep import start_sweep, resume_sweep, parse_grid, sweep_table  # Ray is imported only when runs start
     address = args.address or os.getenv('RAY_ADDRESS') or None
@@ -357,8 +392,7 @@ def _quiet_libraries():
 
 def _dispatch(args) -> int:
     "Run the command `args` names; a `PetError` or an `OSError` is one line on stderr and an exit status."
-    try: return {'run': cmd_run, 'history': cmd_history, 'compare': cmd_compare, 'predict': cmd_predict,
-                 'docs': cmd_docs, 'sweep': cmd_sweep, 'export': cmd_export, 'app': cmd_app, 'diff': cmd_diff}[args.cmd](args)
+    try: return globals()[f'cmd_{args.cmd}'](args)
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

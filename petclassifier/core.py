@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import NamedTuple
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'TUTORIAL_LR', 'PARAM_RULES', 'PetError',
-           'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json', 'read_json',
-           'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure', 'cache_dir',
-           'config_dir', 'model_key', 'sign_model', 'verify_model', 'check_trusted', 'synthetic_banner', 'Rule',
-           'page_css', 'check_value', 'check_lr_order', 'stage_seed']
+__all__ = ['RUNS_DIR', 'RUN_FILES', 'FIGURES', 'METRIC_KEYS', 'SYNTHETIC_WARNING', 'PRECISIONS', 'TUTORIAL_LR', 'PARAM_RULES',
+           'PetError', 'quiet_pet_errors', 'RunFile', 'artefact', 'plain_file', 'atomic_write', 'write_json',
+           'read_json', 'read_record', 'folder_lock', 'update_metrics', 'progress_event', 'run_warning', 'save_figure',
+           'cache_dir', 'config_dir', 'model_key', 'sign_model', 'verify_model', 'check_trusted', 'synthetic_banner',
+           'Rule', 'page_css', 'check_value', 'check_lr_order', 'stage_seed']
 
 # %% ../nbs/00_core.ipynb #fd12c5b7
 class PetError(Exception):
@@ -41,6 +41,8 @@ class RunFile(NamedTuple):
     name:str               # file name inside the run folder
     producer:str|None      # notebook (or command) that writes it; None: the runner
     title:str|None = None  # caption, for the figures the report shows
+
+RUNS_DIR = 'runs'  # where run and sweep folders go unless told: ./runs
 
 RUN_FILES = dict(
     data=RunFile('data.json', '00_data'), show_batch=RunFile('show_batch.png', '00_data', 'A training batch (augmented)'),

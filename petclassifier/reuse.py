@@ -288,7 +288,7 @@ def keep_succeeded_metrics(run # a run folder about to be resumed
 
 # %% ../nbs/18_reuse.ipynb #43aa29b2
 def reuse_source(reuse, # a run folder, or 'latest'
-                 runs_dir='runs' # where 'latest' is looked for
+                 runs_dir=RUNS_DIR # where 'latest' is looked for
                 ) -> Path:
     "The run folder `--reuse` names; a `PetError` naming the fix when there is none."
     if str(reuse) == 'latest':

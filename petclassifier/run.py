@@ -12,12 +12,12 @@ from .core import *
 
 # %% auto #0
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT',
-           'STOP_WITH_PARENT', 'project_root', 'nbs_dir', 'notebook_params', 'parse_value', 'absolute_data_path',
-           'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'new_run_dir', 'is_run_dir',
-           'read_status', 'write_status', 'lock_pins', 'installed_distributions', 'lock_differences',
-           'environment_info', 'RunFailure', 'check_kernel', 'check_device', 'execute_notebook', 'start_kernel',
-           'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress',
-           'run_series', 'next_attempt', 'resume_series']
+           'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'project_root', 'nbs_dir', 'notebook_params', 'parse_value',
+           'absolute_data_path', 'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc',
+           'new_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins', 'installed_distributions',
+           'lock_differences', 'environment_info', 'RunFailure', 'check_kernel', 'check_device', 'execute_notebook',
+           'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line',
+           'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -362,25 +362,30 @@ class Interrupted(Exception):
     "The run was interrupted by SIGINT or SIGTERM."
 
 class Interrupts:
-    "While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for `release`."
+    "While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for `release` or `check`."
     def __init__(self): self.holding, self.pending, self.old = 0, None, {}
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
         if self.holding: self.pending = self.pending or name
         else: raise Interrupted(name)
+    def install(self):
+        "Put the handlers in place (again, after a library such as Ray has set its own)."
+        for s in self.old: signal.signal(s, self._handle)
     def __enter__(self):
         self.old = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        for s in self.old: signal.signal(s, self._handle)
-        return self
+        self.install(); return self
     def __exit__(self, *exc):
         for s, h in self.old.items(): signal.signal(s, h)
     def hold(self): self.holding += 1
+    def check(self):
+        "Raise a signal that came while held, now: for a loop that holds throughout and stops where it safely can."
+        if self.pending:
+            name, self.pending = self.pending, None
+            raise Interrupted(name)
     def release(self):
         "End one `hold`; a signal that came meanwhile is raised now."
         self.holding -= 1
-        if not self.holding and self.pending:
-            name, self.pending = self.pending, None
-            raise Interrupted(name)
+        if not self.holding: self.check()
     @contextmanager
     def held(self):
         "A block that a signal does not cut in two: records are written whole, then the signal is raised."
@@ -547,6 +552,8 @@ def _start_records(run, profile, overrides, resolved, per_nb, device, reused_fro
                            notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
+CELL_TIMEOUT = 6*3600  # seconds one cell may run unless told: a hung cell ends a nightly run instead of holding it
+
 def _first_kernel(runs_dir, profile, kernel, device) -> tuple:
     "A new run folder and the kernel of its first notebook, started at once; its output goes to kernels.log."
     run = new_run_dir(runs_dir, profile)
@@ -572,9 +579,9 @@ def _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel) -> tuple
 
 def run_series(profile:str='smoke', # a key of `PROFILES`
                overrides:dict|None=None, # parameter name -> value (from --data and --set)
-               runs_dir='runs', # parent folder of the run folders
+               runs_dir=RUNS_DIR, # parent folder of the run folders
                nb_dir=None, # folder of the notebooks (default `nbs_dir()`)
-               cell_timeout:int|None=None, # seconds a single cell may run
+               cell_timeout:int|None=CELL_TIMEOUT, # seconds a single cell may run (None: no limit)
                device:str='auto', # 'auto', 'cpu' or 'cuda'
                quiet:bool=False, # no progress lines
                kernel:str=KERNEL, # Jupyter kernel to run the notebooks on
@@ -623,7 +630,7 @@ def _still_to_do(st:dict, run) -> list:
 
 def resume_series(run, # run folder of a failed or interrupted run
                   overrides:dict|None=None, # corrections for the notebooks still to run
-                  nb_dir=None, cell_timeout:int|None=None, quiet:bool=False, kernel:str=KERNEL,
+                  nb_dir=None, cell_timeout:int|None=CELL_TIMEOUT, quiet:bool=False, kernel:str=KERNEL,
                   with_tests:bool=False,
                   device:str|None=None): # where to train from here (None: where the run was started)
     "Continue `run` from its first notebook that did not succeed; returns the run folder."

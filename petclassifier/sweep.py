@@ -8,13 +8,14 @@ import os, sys, html, math, time, signal, socket, itertools, statistics, subproc
 from pathlib import Path
 from .core import *
 from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc, absolute_data_path
-from .run import is_run_dir, read_status, Interrupted, STOP_WITH_PARENT
+from .run import is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT
+from contextlib import contextmanager
 
 # %% auto #0
 __all__ = ['SWEEP_FILES', 'SEED', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
            'parallelism', 'run_command', 'read_run_log', 'run_task', 'finish_record', 'save_status', 'load_sweep',
-           'is_ray_process', 'ray_leftovers', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report',
-           'start_sweep', 'plan_resume', 'resume_sweep']
+           'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line', 'schedule', 'ray_session',
+           'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report', 'start_sweep', 'plan_resume', 'resume_sweep']
 
 # %% ../nbs/14_sweep.ipynb #5492e3d5
 SWEEP_FILES = dict(definition='sweep.json', status='sweep-status.json', runs='runs', logs='logs',
@@ -230,13 +231,6 @@ def ray_leftovers(session_dir:str|None, # a Ray session folder (or the temp fold
     return [p.pid for p in found]
 
 # %% ../nbs/14_sweep.ipynb #34fb01b8
-class _Stop:
-    "A signal handler that only takes note: raising inside Ray's waits would corrupt them; the loop checks `signal`."
-    def __init__(self): self.signal = None
-    def __call__(self, signum, frame): self.signal = signal.Signals(signum).name
-    def check(self):
-        if self.signal: raise Interrupted(self.signal)
-
 def _passed_env(cpus_per_run) -> dict:
     "Variables a run needs wherever it runs: this project's settings, threads for its share of cores, no display."
     env = {k: v for k, v in os.environ.items() if k.startswith('PETCLASSIFIER_')}
@@ -274,6 +268,103 @@ def _ray_init(ray, address:str|None, tries:int=3):
                 raise PetError(f"could not start a local Ray instance ({msg}): try again when the machine is less busy, "
                                "or start one with 'ray start --head' and pass --address") from None
 
+# %% ../nbs/14_sweep.ipynb #4b7b7ee1
+def submit(task, # `run_task` made remote (`ray.remote(...)`)
+           rec:dict, # the run's record, with its `command`
+           sweep, # the sweep folder
+           env:dict): # variables the run gets (`_passed_env`)
+    "Start `rec`'s run as a task, its output in the run's log; returns the task's reference."
+    ref = task.remote(rec['command'], str(sweep_file(sweep, 'logs')/f"{rec['id']}.log"), env)
+    rec['status'] = 'submitted'
+    return ref
+
+def collect(rec:dict, # the run's record
+            sweep, # the sweep folder
+            get): # returns the task's result, or raises what the task raised
+    "`rec`, finished from its task's result; a task that raised (its node died, ...) fails the run."
+    try: finish_record(rec, sweep, get())
+    except Exception as e:
+        finish_record(rec, sweep, None)
+        rec.update(status='failed', error=f"the Ray task failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
+    return rec
+
+def ended_line(i:int, # the run's place in this sweep's order, from 1
+               n:int, # runs executed by this sweep
+               rec:dict): # the run's finished record
+    "The progress line of an ended run: its state, configuration, seed and time, then its metrics or its error."
+    m = ' '.join(f"{k}={v:.4f}" for k, v in rec['metrics'].items() if isinstance(v, (int, float)))
+    secs = '' if rec['seconds'] is None else f"{round(rec['seconds'])} s"
+    return (f"[{i}/{n}] {rec['status']:<9} {config_label(rec['config'])} seed={rec['seed']} "
+            f"{secs}  {m if rec['status'] == 'succeeded' else rec['error']}").rstrip()
+
+# %% ../nbs/14_sweep.ipynb #5d218509
+def _cancel(ray, # the `ray` module
+            in_flight:dict, # `{task reference: (place, record)}`
+            sweep): # the sweep folder
+    "Cancel the tasks in flight, wait for them (2 minutes at most) and record how each ended."
+    for ref in in_flight: ray.cancel(ref)
+    if in_flight: ray.wait(list(in_flight), num_returns=len(in_flight), timeout=120)
+    for ref, (_, rec) in in_flight.items():
+        try: result = ray.get(ref, timeout=1)
+        except Exception: result = None  # TaskCancelledError: the task ended by the cancellation
+        finish_record(rec, sweep, result)
+
+def schedule(ray, # the `ray` module (or a stand-in with `wait`, `get` and `cancel`)
+             launch, # `launch(rec)` starts a run's task and returns its reference (`submit`)
+             todo:list, # the records to execute, in order
+             sweep, # the sweep folder
+             runs:list, # every record of the sweep: saved at each change
+             max_parallel:int, # tasks in flight at most
+             irq:Interrupts, # held throughout: a signal is acted on at the loop's next check
+             say=print): # where progress lines go
+    "Execute `todo`, at most `max_parallel` at a time, recording each run as it ends; a signal cancels those in flight."
+    queue, in_flight, n = list(enumerate(todo, 1)), {}, len(todo)
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < max_parallel:
+                i, rec = queue.pop(0)
+                in_flight[launch(rec)] = i, rec
+                say(f"[{i}/{n}] submitted {config_label(rec['config'])} seed={rec['seed']}")
+                save_status(sweep, runs)
+            done, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
+            irq.check()
+            for ref in done:
+                i, rec = in_flight.pop(ref)
+                say(ended_line(i, n, collect(rec, sweep, lambda: ray.get(ref))))
+                save_status(sweep, runs)
+    except Interrupted as e:
+        say(f"interrupted ({e}): cancelling {len(in_flight)} run(s) in flight")
+        _cancel(ray, in_flight, sweep); raise
+
+# %% ../nbs/14_sweep.ipynb #bcf0aec8
+@contextmanager
+def ray_session(address:str|None, # a Ray cluster; None: a local instance of this sweep's own
+                irq:Interrupts, # its handlers go back in place once Ray has started
+                say=print): # where a note on processes left behind goes
+    "Ray, connected for the block; then shut down and, for a local instance, every process it left stopped."
+    import ray
+    os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
+    session = None
+    try:
+        _ray_init(ray, address)
+        irq.install()  # ray.init may have put its own in place
+        session = _session_dir() if address is None else None
+        yield ray
+    finally:
+        try: ray.shutdown()
+        finally:
+            left = ray_leftovers(session, kill=True) if address is None else []
+            if left: say(f"stopped {len(left)} Ray process(es) the local instance left behind")
+
+def _sized_task(ray, address:str|None, n:int, cpus_per_run, gpus_per_run, max_parallel, say):
+    "`run_task` made remote with each run's share of the cluster, the variables a run gets, and the runs at a time."
+    res = ray.cluster_resources()
+    cpus, gpus, par = parallelism(res, cpus_per_run, gpus_per_run, max_parallel, n)
+    say(f"ray {ray.__version__}: {'a local instance' if address is None else 'cluster ' + address}, "
+        f"{res.get('CPU', 0):g} CPU(s), {res.get('GPU', 0):g} GPU(s); {n} run(s), {par} at a time, "
+        f"{cpus:g} CPU and {gpus:g} GPU each")
+    return ray.remote(num_cpus=cpus, num_gpus=gpus, max_retries=0)(run_task), _passed_env(cpus), par
+
 # %% ../nbs/14_sweep.ipynb #873b82fc
 def execute_sweep(sweep, # the sweep folder (absolute)
                   runs:list, # all run records; those not 'succeeded' are executed
@@ -282,65 +373,18 @@ def execute_sweep(sweep, # the sweep folder (absolute)
                   cpus_per_run:float|None=None, gpus_per_run:float|None=None, max_parallel:int|None=None, # see `parallelism`
                   say=print): # where progress lines go
     "Execute the runs still to do on Ray, updating their records and `sweep-status.json`; returns the records."
-    import ray
-    os.environ.setdefault('RAY_USAGE_STATS_ENABLED', '0')
     todo = [r for r in runs if r['status'] != 'succeeded']
     for r in todo: r['command'] = run_command(r, profile, sweep)  # decided now: resume or new, from what is on disk
-    old, stop = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}, _Stop()
-    for s in old: signal.signal(s, stop)
-    local, in_flight, session = address is None, {}, None
-    try:
-        _ray_init(ray, address)
-        for s in old: signal.signal(s, stop)  # ray.init may have put its own in place
-        stop.check()
-        session = _session_dir() if local else None
-        res = ray.cluster_resources()
-        cpus_per_run, gpus_per_run, max_parallel = parallelism(res, cpus_per_run, gpus_per_run, max_parallel, len(todo))
-        say(f"ray {ray.__version__}: {'a local instance' if local else 'cluster ' + address}, {res.get('CPU', 0):g} CPU(s), "
-            f"{res.get('GPU', 0):g} GPU(s); {len(todo)} run(s), {max_parallel} at a time, "
-            f"{cpus_per_run:g} CPU and {gpus_per_run:g} GPU each")
-        task = ray.remote(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=0)(run_task)
-        env, queue, n = _passed_env(cpus_per_run), list(todo), len(todo)
-        for i, r in enumerate(todo): r['_n'] = i + 1
-        while queue or in_flight:
-            while queue and len(in_flight) < max_parallel:
-                r = queue.pop(0)
-                ref = task.remote(r['command'], str(sweep_file(sweep, 'logs')/f"{r['id']}.log"), env)
-                in_flight[ref] = r; r['status'] = 'submitted'
-                say(f"[{r['_n']}/{n}] submitted {config_label(r['config'])} seed={r['seed']}")
-                save_status(sweep, runs)
-            done, _ = ray.wait(list(in_flight), num_returns=1, timeout=1.0)
-            stop.check()
-            for ref in done:
-                r = in_flight.pop(ref)
-                try: finish_record(r, sweep, ray.get(ref))
-                except Exception as e:  # the task itself failed (its node died, ...), not the run
-                    finish_record(r, sweep, None)
-                    r.update(status='failed', error=f"the Ray task failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
-                m = ' '.join(f"{k}={v:.4f}" for k, v in r['metrics'].items() if isinstance(v, (int, float)))
-                say(f"[{r['_n']}/{n}] {r['status']:<9} {config_label(r['config'])} seed={r['seed']} "
-                    f"{'' if r['seconds'] is None else str(round(r['seconds'])) + ' s'}  {m if r['status'] == 'succeeded' else r['error']}".rstrip())
-                save_status(sweep, runs)
-    except Interrupted as e:
-        say(f"interrupted ({e}): cancelling {len(in_flight)} run(s) in flight")
-        for ref in in_flight: ray.cancel(ref)
-        if in_flight: ray.wait(list(in_flight), num_returns=len(in_flight), timeout=120)
-        for ref, r in in_flight.items():
-            try: result = ray.get(ref, timeout=1)
-            except Exception: result = None  # TaskCancelledError: the task ended by the cancellation
-            finish_record(r, sweep, result)
-        raise
-    finally:
-        for r in runs:
-            r.pop('_n', None)
-            if r['status'] == 'submitted': r['status'] = 'interrupted'
-        try: save_status(sweep, runs)
+    with Interrupts() as irq, irq.held():  # raising inside Ray's waits would corrupt them: `schedule` checks instead
+        try:
+            with ray_session(address, irq, say) as ray:
+                irq.check()
+                task, env, par = _sized_task(ray, address, len(todo), cpus_per_run, gpus_per_run, max_parallel, say)
+                schedule(ray, lambda r: submit(task, r, sweep, env), todo, sweep, runs, par, irq, say)
         finally:
-            try: ray.shutdown()
-            finally:
-                left = ray_leftovers(session, kill=True) if local else []
-                if left: say(f"stopped {len(left)} Ray process(es) the local instance left behind")
-                for s, h in old.items(): signal.signal(s, h)
+            for r in runs:
+                if r['status'] == 'submitted': r['status'] = 'interrupted'
+            save_status(sweep, runs)
     return runs
 
 # %% ../nbs/14_sweep.ipynb #b2a05fd5
@@ -440,7 +484,7 @@ def start_sweep(profile:str, # a key of `PROFILES`
                 grid:dict, # `{name: [values]}`
                 seeds:list, # training seeds
                 sets:dict|None=None, # values all runs share (--set, --data as data_path)
-                runs_dir='runs', # where the sweep folder is made
+                runs_dir=RUNS_DIR, # where the sweep folder is made
                 address:str|None=None, # Ray cluster address; None: a local instance
                 say=print, **parallel): # `cpus_per_run`, `gpus_per_run`, `max_parallel`
     "Plan, record and execute a new sweep; returns `(sweep folder, run records)`."

@@ -40,7 +40,7 @@ def default_tracking_uri(runs_dir # the folder holding the run folders
 
 # %% ../nbs/13_track.ipynb #7e7ffd2e
 def resolve_tracking_uri(uri:str|None=None, # given on the command line (--tracking-uri)
-                         runs_dir='runs' # the folder holding the run folders, for the default store
+                         runs_dir=RUNS_DIR # the folder holding the run folders, for the default store
                         ) -> str:
     "The tracking URI to use: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folders."
     return uri or os.getenv(TRACKING_ENV) or default_tracking_uri(runs_dir)

@@ -9,7 +9,7 @@ FAKE = """#!/bin/bash
 log="$(dirname "$0")/../calls.log"
 case "$1 $2" in
   "-m pip"|"-m ipykernel") echo "$*" >> "$log"; exit 0;;
-  "-m pytest") echo "$* TMPDIR=$TMPDIR" >> "$log"; touch "$TMPDIR/left-behind"; exit ${FAKE_RC:-0};;
+  "-m pytest") echo "$* OMP=${OMP_NUM_THREADS:-} TMPDIR=$TMPDIR" >> "$log"; touch "$TMPDIR/left-behind"; exit ${FAKE_RC:-0};;
   "-m petclassifier") echo "$*" >> "$log"; echo "run folder: /r"; echo "report: /r/report.html"; exit ${FAKE_RC:-0};;
 esac
 if [ -n "$FAKE_VERSION" ] && [ "$1" = -c ]; then  # another Python than the one running the tests
@@ -30,7 +30,7 @@ def proj(tmp_path):
     return p
 
 def sh(proj, script, *args, **env):
-    e = {k: v for k, v in os.environ.items() if k != 'PETCLASSIFIER_SAMPLE'}
+    e = {k: v for k, v in os.environ.items() if k not in ('PETCLASSIFIER_SAMPLE', 'OMP_NUM_THREADS')}
     r = subprocess.run(['bash', f'scripts/{script}', *args], cwd=proj, env={**e, **env}, capture_output=True, text=True)
     log = proj/'.venv'/'calls.log'
     calls = log.read_text().splitlines() if log.exists() else []
@@ -95,3 +95,14 @@ def test_suite_temporary_files(proj):
     tmp = Path(call.split('TMPDIR=')[1])
     try: assert r.returncode == 1 and (tmp/'left-behind').exists() and f'kept in {tmp}' in r.stdout, r.stdout
     finally: shutil.rmtree(tmp, ignore_errors=True)
+
+def test_suite_threads(proj):
+    "With several pytest-xdist workers each gets its share of the cores for training; a value the user set is kept."
+    sh(proj, 'install.sh')
+    share = max(1, (os.cpu_count() or 1) // 2)
+    _, (call,) = sh(proj, 'test.sh', 'tests/test_x.py', PETCLASSIFIER_TEST_WORKERS='2')
+    assert call.startswith('-m pytest --basetemp=') and '-n 2 --dist loadgroup tests/test_x.py' in call and f'OMP={share} ' in call, call
+    _, (call,) = sh(proj, 'test.sh', 'tests/test_x.py', PETCLASSIFIER_TEST_WORKERS='2', OMP_NUM_THREADS='3')
+    assert 'OMP=3 ' in call, call
+    _, (call,) = sh(proj, 'test.sh', 'tests/test_x.py', PETCLASSIFIER_TEST_WORKERS='0')
+    assert 'OMP= ' in call and ' -n ' not in call, call
