@@ -103,6 +103,7 @@ def _args_run(sub):
     r.add_argument('--data', help='folder of Oxford-IIIT Pet images (same as --set data_path=DIR)')
     r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
     _runs_dir(r, 'folder for run folders')
+    r.add_argument('--run-dir', metavar='DIR', help='make the run in DIR, a new folder, instead of a new folder in --runs-dir')
     r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
     r.add_argument('--reuse', metavar='RUN', help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
                                                   "unchanged; execute from the first that differs")
@@ -239,13 +240,14 @@ def cmd_run(args) -> int:
     _device(args)
     if args.resume and args.reuse:
         raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one of them")
+    if args.resume and args.run_dir: raise PetError("--resume continues RUN in its own folder: leave out --run-dir")
     run = None
     try:
         if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout, quiet=args.quiet,
                                             kernel=args.kernel, with_tests=args.with_tests, device=args.device)
         else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir, cell_timeout=args.cell_timeout,
                                device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests,
-                               reuse=args.reuse)
+                               reuse=args.reuse, run_dir=args.run_dir)
         code = EXIT_OK
     except RunFailure as e:
         print(f"error: {e}", file=sys.stderr)

@@ -13,11 +13,12 @@ from .core import *
 # %% auto #0
 __all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT',
            'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'project_root', 'nbs_dir', 'notebook_params', 'parse_value',
-           'absolute_data_path', 'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc',
-           'new_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins', 'installed_distributions',
-           'lock_differences', 'environment_info', 'RunFailure', 'check_kernel', 'check_device', 'execute_notebook',
-           'start_kernel', 'Interrupted', 'Interrupts', 'stop_kernel', 'stop_with_parent', 'progress_line',
-           'SeriesProgress', 'run_series', 'next_attempt', 'resume_series']
+           'absolute_data_path', 'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'run_stem',
+           'new_run_dir', 'claim_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins',
+           'installed_distributions', 'lock_differences', 'environment_info', 'error_line', 'RunFailure',
+           'check_kernel', 'check_device', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts',
+           'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'RunStatus', 'execute_series',
+           'run_series', 'next_attempt', 'resume_series']
 
 # %% ../nbs/05_run.ipynb #e556c1d7
 SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
@@ -144,6 +145,10 @@ def preflight(params:dict # resolved parameters of a run
 def now_utc() -> str: return datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 
 # %% ../nbs/05_run.ipynb #88922cdc
+def run_stem(profile:str) -> str:
+    "A new run folder's name: the time (UTC) and the profile, e.g. `20261202T153000Z-smoke`."
+    return datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ') + f'-{profile}'
+
 def new_run_dir(runs_dir, # parent folder of all runs
                 profile:str): # profile name, part of the folder's name
     "Create and return a new, unique run folder under `runs_dir`."
@@ -152,12 +157,20 @@ def new_run_dir(runs_dir, # parent folder of all runs
     except OSError as e: raise PetError(f"cannot create the runs folder {runs_dir} ({e.strerror}): choose another with --runs-dir") from None
     if not os.access(runs_dir, os.W_OK):
         raise PetError(f"the runs folder {runs_dir} is not writable: choose another with --runs-dir")
-    stem = datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ') + f'-{profile}'
+    stem = run_stem(profile)
     for i in range(1, 1000):
         p = runs_dir/(stem if i == 1 else f'{stem}-{i}')
         try: p.mkdir(); return p
         except FileExistsError: continue
     raise PetError(f"too many runs named {stem} in {runs_dir}")
+
+def claim_run_dir(path): # a new folder chosen for the run (--run-dir)
+    "`path`, made (with its parents) as a new run's folder; a `PetError` when it exists or cannot be made."
+    p = Path(path).absolute()
+    if p.exists() or p.is_symlink(): raise PetError(f"{p} already exists: pass a new folder to --run-dir")
+    try: p.mkdir(parents=True)
+    except OSError as e: raise PetError(f"cannot create the run folder {p} ({e.strerror}): choose another with --run-dir") from None
+    return p
 
 # %% ../nbs/05_run.ipynb #6062b8b3
 def is_run_dir(p) -> bool:
@@ -230,12 +243,16 @@ KERNEL = 'petclassifier'
 KERNEL_HELP = ("the Jupyter kernel 'petclassifier' is not registered: run 'bash scripts/install.sh', or "
                "'python -m ipykernel install --sys-prefix --name petclassifier' inside the project's environment")
 
+def error_line(info:dict # a run's error, as `status.json` keeps it: notebook, cell, type, message
+              ) -> str:
+    "How a run's error reads: `02_lr_find failed in cell 7: PetError: ...`, or `02_lr_find interrupted: stopped by ...`."
+    if info.get('type') == 'Interrupted': return f"{info.get('notebook') or 'the run'} interrupted: {info['message']}"
+    cell = f" in cell {info['cell']}" if info.get('cell') else ''
+    return f"{info['notebook']} failed{cell}: {info['type']}: {info['message']}"
+
 class RunFailure(Exception):
     "A notebook of the run failed; `info` holds notebook, cell, type and message."
-    def __init__(self, info:dict):
-        self.info = info
-        cell = f" in cell {info['cell']}" if info.get('cell') else ''
-        super().__init__(f"{info['notebook']} failed{cell}: {info['type']}: {info['message']}")
+    def __init__(self, info:dict): self.info = info; super().__init__(error_line(info))
 
 # %% ../nbs/05_run.ipynb #b9042162
 def check_kernel(name:str=KERNEL):
@@ -487,27 +504,50 @@ class SeriesProgress:
         if self.bar is not None: self.bar.close()
 
 # %% ../nbs/05_run.ipynb #796fe3db
-def _record_stop(run, st:dict, nb:str|None, e:Exception, secs:float, out) -> bool:
-    "Mark the run failed or interrupted in `st` and on disk; False when every notebook had already succeeded."
-    if all(st['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return False  # only a shutdown was cut
-    failed = isinstance(e, RunFailure)
-    state, cur = ('failed' if failed else 'interrupted'), st['notebooks'].get(nb) or {}
-    inside = cur.get('status') == 'running'
-    if inside: cur.update(status=state, seconds=secs)
-    st['status'], st['finished'] = state, now_utc()
-    when = f"after {secs} s" if inside else f"after {nb} had finished" if nb else "before the first notebook"
-    st['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
-    try: write_status(run, st)
-    except (OSError, PetError): out.line(f"could not update {run}/status.json (disk full?)")
-    if nb: out.ended(f"[{SERIES.index(nb)+1}/{len(SERIES)}] {nb} {cur.get('status')} {when}", False)
-    return True
+class RunStatus:
+    "A run's `status.json` as the series goes; each change is written at once, a stop by `fail` then `save`."
+    def __init__(self, run): self.run, self.st, self.nb, self.t0 = Path(run), read_status(run), None, time.time()
+    def save(self): write_status(self.run, self.st)
+    def start(self, nb:str, key:str|None=None):
+        "`nb` begins (with its reuse key): the run is running."
+        self.nb, self.t0 = nb, time.time()
+        self.st['status'], self.st['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=key)
+        self.save()
+    def succeed(self, nb:str, **written) -> float:
+        "`nb` ended well, with what it `written`; the last one ends the run. Returns its seconds."
+        secs = round(time.time() - self.t0, 1)
+        self.st['notebooks'][nb].update(status='succeeded', seconds=secs, **written)
+        if nb == SERIES[-1]: self.st.update(status='succeeded', finished=now_utc(), error=None)
+        self.save()
+        update_metrics(self.run, seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
+        return secs
+    def fail(self, e:Exception) -> str|None:
+        "The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook). None: all had succeeded."
+        st, nb = self.st, self.nb
+        if all(st['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None  # only a shutdown was cut
+        failed, secs = isinstance(e, RunFailure), round(time.time() - self.t0, 1)
+        state, cur = ('failed' if failed else 'interrupted'), st['notebooks'].get(nb) or {}
+        inside = cur.get('status') == 'running'
+        if inside: cur.update(status=state, seconds=secs)
+        st['status'], st['finished'] = state, now_utc()
+        when = f"after {secs} s" if inside else f"after {nb} had finished" if nb else "before the first notebook"
+        st['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
+        return f"[{SERIES.index(nb)+1}/{len(SERIES)}] {nb} {cur.get('status')} {when}" if nb else ''
 
 # %% ../nbs/05_run.ipynb #df953c26
-def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell_timeout=None, quiet=False, kernel=KERNEL,
-                  with_tests=False, device='auto', keys=None, kms=None):
-    "Execute the series from index `start` (`irq` on hold), keeping status.json and metrics.json up to date."
+CELL_TIMEOUT = 6*3600  # seconds one cell may run unless told: a hung cell ends a nightly run instead of holding it
+
+def execute_series(run, # the run folder, its records started
+                   start:int, # index in `SERIES` of the first notebook to execute
+                   per_nb:dict, # each notebook's parameters
+                   irq:Interrupts, # the caller's, on hold: released once the records can tell of a signal
+                   keys:dict|None=None, # each notebook's reuse key
+                   kms:dict|None=None, # kernels started already, by index in `SERIES`
+                   nb_dir=None, cell_timeout:int|None=CELL_TIMEOUT, quiet:bool=False, kernel:str=KERNEL,
+                   with_tests:bool=False, device:str='auto'): # as `run_series` takes them
+    "Execute the series from `SERIES[start]` on, keeping the run's records up to date; returns `run`."
     from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
-    run, st, nb, t0, kms = Path(run), read_status(run), None, time.time(), dict(kms or {})  # kms: kernels started already
+    run, status, kms = Path(run), RunStatus(run), dict(kms or {})
     try: log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
     except BaseException:
         for km in kms.values(): stop_kernel(km, now=True)
@@ -516,26 +556,22 @@ def _execute_from(run, start:int, per_nb:dict, irq:Interrupts, nb_dir=None, cell
         irq.release()  # a signal that came while the run was set up is raised here, and recorded
         for i, nb in enumerate(SERIES[start:], start):
             with irq.held():
-                st['status'], st['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=(keys or {}).get(nb))
-                write_status(run, st)
+                status.start(nb, (keys or {}).get(nb))
                 out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
-                t0 = time.time()
                 if i not in kms: kms[i] = start_kernel(kernel, run, log, device)
                 if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
                 before = snapshot(run)
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
                              with_tests=with_tests, km=kms[i])
-            with irq.held():
-                secs = round(time.time() - t0, 1)
-                st['notebooks'][nb].update(status='succeeded', seconds=secs, **written(run, before))
-                if i == len(SERIES) - 1: st.update(status='succeeded', finished=now_utc(), error=None)
-                write_status(run, st)
-                update_metrics(run, seconds={**read_record(artefact(run, 'metrics')).get('seconds', {}), nb: secs})
-                out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
+            with irq.held(): out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {status.succeed(nb, **written(run, before))} s")
             stop_kernel(kms.pop(i), now=True)
     except (RunFailure, Interrupted) as e:
         irq.hold()  # stopping: a second Ctrl-C does not cut the records short
-        if _record_stop(run, st, nb, e, round(time.time() - t0, 1), out): e.run = run; raise
+        if (line := status.fail(e)) is not None:
+            try: status.save()
+            except (OSError, PetError): out.line(f"could not update {run}/status.json (disk full?)")
+            if line: out.ended(line, False)
+            e.run = run; raise
     finally:
         irq.hold()
         for km in kms.values(): stop_kernel(km, now=True)
@@ -552,11 +588,9 @@ def _start_records(run, profile, overrides, resolved, per_nb, device, reused_fro
                            notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
-CELL_TIMEOUT = 6*3600  # seconds one cell may run unless told: a hung cell ends a nightly run instead of holding it
-
-def _first_kernel(runs_dir, profile, kernel, device) -> tuple:
-    "A new run folder and the kernel of its first notebook, started at once; its output goes to kernels.log."
-    run = new_run_dir(runs_dir, profile)
+def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
+    "A new run folder (`run_dir` if given) and its first notebook's kernel, started at once; its output goes to kernels.log."
+    run = claim_run_dir(run_dir) if run_dir else new_run_dir(runs_dir, profile)
     try:
         with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log, device)
     except BaseException: shutil.rmtree(run, ignore_errors=True); raise
@@ -586,7 +620,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                quiet:bool=False, # no progress lines
                kernel:str=KERNEL, # Jupyter kernel to run the notebooks on
                with_tests:bool=False, # also run each notebook's test cells
-               reuse=None): # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
+               reuse=None, # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
+               run_dir=None): # the run folder to make (it must not exist) instead of a new one in `runs_dir`
     "Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder kept)."
     with Interrupts() as irq:
         stop_with_parent()  # a sweep's run: stop with the task that started it
@@ -596,8 +631,9 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         resolved, per_nb = resolve_params(profile, overrides, nb_params)
         from petclassifier.reuse import reuse_source, copy_reused
         old = reuse_source(reuse, runs_dir) if reuse else None
-        made = [p for p in [Path(runs_dir).absolute(), *Path(runs_dir).absolute().parents] if not p.exists()]
-        run, km = _first_kernel(runs_dir, profile, kernel, device)  # it imports fastai while the data is checked
+        parent = Path(run_dir).absolute().parent if run_dir else Path(runs_dir).absolute()
+        made = [p for p in [parent, *parent.parents] if not p.exists()]
+        run, km = _first_kernel(runs_dir, profile, kernel, device, run_dir)  # it imports fastai while the data is checked
         try: start, why, keys = _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel)
         except BaseException:  # refused: no run folder is left behind
             _discard(run, km, made); raise
@@ -609,8 +645,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                 if old: copy_reused(old, run, start)
             except BaseException: _discard(run, km, made); raise  # nothing executed: nothing to keep
             for line in why: _log(line, quiet)
-            return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys,
-                                 kms={start: km})  # a run that reuses every notebook stops the kernel unused
+            return execute_series(run, start, per_nb, irq, keys, {start: km}, nb_dir=nb_dir, cell_timeout=cell_timeout,
+                                  quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)  # all reused: the kernel stops unused
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nbdir, # a run's notebooks folder
@@ -662,4 +698,5 @@ def resume_series(run, # run folder of a failed or interrupted run
         write_status(run, st)
         keep_succeeded_metrics(run)  # what the notebooks to run again wrote before they stopped is theirs to write anew
         _log(f"resuming {run} from {SERIES[start]}", quiet)
-        return _execute_from(run, start, per_nb, irq, nb_dir, cell_timeout, quiet, kernel, with_tests, device, keys)
+        return execute_series(run, start, per_nb, irq, keys, nb_dir=nb_dir, cell_timeout=cell_timeout, quiet=quiet,
+                              kernel=kernel, with_tests=with_tests, device=device)

@@ -8,12 +8,12 @@ import os, sys, html, math, time, signal, socket, itertools, statistics, subproc
 from pathlib import Path
 from .core import *
 from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc, absolute_data_path
-from .run import is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT
+from .run import is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT, run_stem, error_line
 from contextlib import contextmanager
 
 # %% auto #0
 __all__ = ['SWEEP_FILES', 'SEED', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
-           'parallelism', 'run_command', 'read_run_log', 'run_task', 'finish_record', 'save_status', 'load_sweep',
+           'parallelism', 'run_command', 'last_words', 'run_task', 'finish_record', 'save_status', 'load_sweep',
            'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line', 'schedule', 'ray_session',
            'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report', 'start_sweep', 'plan_resume', 'resume_sweep']
 
@@ -106,24 +106,24 @@ def parallelism(resources:dict, # Ray's `cluster_resources()`: 'CPU', 'GPU' coun
 def run_command(rec:dict, # a run record of `plan_sweep`
                 profile:str, # the sweep's profile
                 sweep): # the sweep folder (absolute)
-    "The arguments after `python` for `rec`: a new run, or `--resume` of its run folder when that can continue."
+    "The arguments after `python` for `rec`: `--resume` of its run folder when that can continue, else a new run in a folder named now (into `rec['run_dir']`)."
     sets = [a for k, v in rec.get('corrections', {}).items() for a in ('--set', f"{k}={v!r}")]
     prev = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
     if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in ('failed', 'interrupted'):
         return ['-m', 'petclassifier', 'run', '--resume', str(prev), *sets]
+    rec['run_dir'] = f"{SWEEP_FILES['runs']}/{run_stem(profile)}-{rec['id']}"  # relative to the sweep folder
     sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items() for a in ('--set', f"{k}={v!r}")]
-    return ['-m', 'petclassifier', 'run', '--profile', profile, '--runs-dir', str(sweep_file(sweep, 'runs')), *sets]
+    return ['-m', 'petclassifier', 'run', '--profile', profile, '--run-dir', str(Path(sweep)/rec['run_dir']), *sets]
 
 # %% ../nbs/14_sweep.ipynb #a3d3bafa
 ATTEMPT = '$ python '  # opens each attempt's section of a run's log
 
-def read_run_log(text:str # the output of one `petclassifier run`
-                ) -> tuple:
-    "`(run folder or None, error line or None)` of the last attempt in a run's log."
+def last_words(log # a run's log file
+              ) -> str|None:
+    "The last line of the last attempt in a run's log; None when it said nothing (or there is no log)."
+    text = Path(log).read_text(errors='replace') if Path(log).is_file() else ''
     lines = [l.strip() for l in text.split(f'\n{ATTEMPT}')[-1].splitlines() if l.strip()]
-    folder = next((l.split(':', 1)[1].strip() for l in lines if l.startswith('run folder:')), None)
-    err = next((l for l in reversed(lines) if l.startswith(('error:', 'interrupted'))), None)
-    return folder, err
+    return lines[-1] if lines and not lines[-1].startswith(ATTEMPT) else None
 
 # %% ../nbs/14_sweep.ipynb #03927e38
 def run_task(args:list, # arguments after `python`, from `run_command`
@@ -151,11 +151,11 @@ def run_task(args:list, # arguments after `python`, from `run_command`
 def finish_record(rec:dict, # the run's record
                   sweep, # the sweep folder
                   result:dict|None): # `run_task`'s result; None when the task was cancelled or crashed
-    "Update `rec` from the run's log, its run folder and `result`; returns `rec`."
+    "Update `rec` from its run folder's records and `result`; returns `rec`."
     log = sweep_file(sweep, 'logs')/f"{rec['id']}.log"
-    folder, err = read_run_log(log.read_text(errors='replace')) if log.exists() else (None, None)
-    if folder: rec['run_dir'] = os.path.relpath(folder, sweep) if Path(folder).is_absolute() else folder
     run = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
+    st = read_status(run) if run is not None and is_run_dir(run) else {}
+    err = error_line(st['error']) if st.get('error') else None
     if result is None:
         rec['status'] = 'interrupted' if log.exists() else 'cancelled'
         rec['error'] = err or ('the sweep was interrupted' if log.exists() else 'cancelled before it started')
@@ -163,12 +163,13 @@ def finish_record(rec:dict, # the run's record
         rec.update(seconds=result['seconds'], host=result['host'])
         code = result['returncode']
         rec['status'] = 'succeeded' if code == 0 else 'interrupted' if code == 130 or result.get('interrupted') else 'failed'
-        rec['error'] = None if code == 0 else err or f"petclassifier run exited with status {code}: see {log}"
-    if rec['status'] == 'succeeded' and (run is None or not is_run_dir(run)):
+        rec['error'] = None if code == 0 else err or last_words(log) or f"petclassifier run exited with status {code}: see {log}"
+    if rec['status'] == 'succeeded' and not st:
         rec['status'] = 'failed'
-        rec['error'] = (f"run folder {folder or '?'} did not arrive in {sweep_file(sweep, 'runs')}: "
+        rec['error'] = (f"run folder {rec.get('run_dir') or '?'} did not arrive in {sweep_file(sweep, 'runs')}: "
                         "the runs folder must be a path every node shares")
-    m = artefact(run, 'metrics') if run is not None else None
+    if not st: rec['run_dir'] = None  # no run there (refused, cancelled, or written elsewhere)
+    m = artefact(run, 'metrics') if st else None
     if m is not None and m.exists():
         rec['metrics'] = {k: v for k, v in read_json(m).items() if k in METRIC_KEYS}
     return rec

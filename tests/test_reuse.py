@@ -74,6 +74,8 @@ def test_changed_data_executes_everything(reused, tiny, monkeypatch):
 def test_reuse_refusals(tiny, tmp_path):
     code, out, err = main_in_process('run', '--resume', tmp_path, '--reuse', 'latest')
     assert code == 2 and 'use one of them' in err
+    code, out, err = main_in_process('run', '--resume', tmp_path, '--run-dir', tmp_path/'new')
+    assert code == 2 and 'leave out --run-dir' in err and not (tmp_path/'new').exists()
     code, out, err = main_in_process('run', *TINY, '--data', tiny['data'], '--runs-dir', tmp_path/'runs', '--reuse', 'latest')
     assert code == 2 and 'there is no run in' in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path/'runs').exists()  # refused before any folder is made

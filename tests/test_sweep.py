@@ -56,6 +56,7 @@ def test_sweep_on_a_cluster_and_resume(data, cluster, tmp_path):
     assert 'run 003 seed 0 failed' in r.stderr and f'--resume {sweep}' in r.stderr
     folders = run_folders(sweep/'runs')
     assert len(folders) == 4 and {sweep/x['run_dir'] for x in recs} == set(folders)
+    assert all(x['run_dir'].endswith(f"-tiny-{x['id']}") for x in recs), recs  # the folders the sweep named
     assert all(status(sweep/x['run_dir'])['status'] == x['status'] for x in recs)
     assert [json.loads((sweep/x['run_dir']/'params.json').read_text())['parameters']['train_seed'] for x in recs] == [0, 1, 0, 1]
     md = (sweep/'sweep.md').read_text()
