@@ -522,7 +522,8 @@ class RunStatus:
         update_metrics(self.run, seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
         return secs
     def fail(self, e:Exception) -> str|None:
-        "The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook). None: all had succeeded."
+        """The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook).
+        None: every notebook had succeeded."""
         st, nb = self.st, self.nb
         if all(st['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None  # only a shutdown was cut
         failed, secs = isinstance(e, RunFailure), round(time.time() - self.t0, 1)
@@ -547,12 +548,9 @@ def execute_series(run, # the run folder, its records started
                    with_tests:bool=False, device:str='auto'): # as `run_series` takes them
     "Execute the series from `SERIES[start]` on, keeping the run's records up to date; returns `run`."
     from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
-    run, status, kms = Path(run), RunStatus(run), dict(kms or {})
-    try: log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
-    except BaseException:
-        for km in kms.values(): stop_kernel(km, now=True)
-        raise
+    run, status, kms, log, out = Path(run), RunStatus(run), dict(kms or {}), None, None
     try:
+        log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
         irq.release()  # a signal that came while the run was set up is raised here, and recorded
         for i, nb in enumerate(SERIES[start:], start):
             with irq.held():
@@ -563,7 +561,9 @@ def execute_series(run, # the run folder, its records started
                 before = snapshot(run)
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
                              with_tests=with_tests, km=kms[i])
-            with irq.held(): out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {status.succeed(nb, **written(run, before))} s")
+            with irq.held():
+                secs = status.succeed(nb, **written(run, before))
+                out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
             stop_kernel(kms.pop(i), now=True)
     except (RunFailure, Interrupted) as e:
         irq.hold()  # stopping: a second Ctrl-C does not cut the records short
@@ -575,7 +575,8 @@ def execute_series(run, # the run folder, its records started
     finally:
         irq.hold()
         for km in kms.values(): stop_kernel(km, now=True)
-        log.close(); out.close()
+        if log: log.close()
+        if out: out.close()
     return run
 
 # %% ../nbs/05_run.ipynb #a908e7ce
@@ -589,7 +590,7 @@ def _start_records(run, profile, overrides, resolved, per_nb, device, reused_fro
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
 def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
-    "A new run folder (`run_dir` if given) and its first notebook's kernel, started at once; its output goes to kernels.log."
+    "A new run folder (`run_dir` if given) and its first notebook's kernel, started at once, output to kernels.log."
     run = claim_run_dir(run_dir) if run_dir else new_run_dir(runs_dir, profile)
     try:
         with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log, device)
@@ -645,8 +646,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                 if old: copy_reused(old, run, start)
             except BaseException: _discard(run, km, made); raise  # nothing executed: nothing to keep
             for line in why: _log(line, quiet)
-            return execute_series(run, start, per_nb, irq, keys, {start: km}, nb_dir=nb_dir, cell_timeout=cell_timeout,
-                                  quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)  # all reused: the kernel stops unused
+            return execute_series(run, start, per_nb, irq, keys, {start: km}, nb_dir=nb_dir,  # all reused: km stops unused
+                                  cell_timeout=cell_timeout, quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nbdir, # a run's notebooks folder

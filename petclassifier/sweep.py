@@ -106,7 +106,8 @@ def parallelism(resources:dict, # Ray's `cluster_resources()`: 'CPU', 'GPU' coun
 def run_command(rec:dict, # a run record of `plan_sweep`
                 profile:str, # the sweep's profile
                 sweep): # the sweep folder (absolute)
-    "The arguments after `python` for `rec`: `--resume` of its run folder when that can continue, else a new run in a folder named now (into `rec['run_dir']`)."
+    """The arguments after `python` for `rec`: `--resume` of its run folder when that can continue, else a new run in a
+    folder named now (into `rec['run_dir']`)."""
     sets = [a for k, v in rec.get('corrections', {}).items() for a in ('--set', f"{k}={v!r}")]
     prev = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
     if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in ('failed', 'interrupted'):

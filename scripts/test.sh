@@ -4,6 +4,23 @@
 # Usage: bash scripts/test.sh [pytest arguments, e.g. tests/test_hygiene.py -x]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every temporary file of the suite (the install's, the notebooks' checks, the kernels, Ray's local instance,
+# pytest's own folders) goes into one folder made for this run and removed after it, whatever the outcome: a suite
+# leaves nothing in /tmp. PETCLASSIFIER_KEEP_TEST_FILES=1 keeps it, to look into a failure. The path is short: Ray's
+# socket paths must fit in 107 characters.
+tmp_root=$(mktemp -d /tmp/pct-XXXXXX)
+export TMPDIR="$tmp_root"
+finish() {
+  local rc=$?
+  if [ "${PETCLASSIFIER_KEEP_TEST_FILES:-0}" = 1 ]; then
+    echo "The suite's temporary files are kept in $tmp_root (PETCLASSIFIER_KEEP_TEST_FILES=1): remove it when done"
+  else
+    rm -rf "$tmp_root"
+    [ "$rc" = 0 ] || echo "The suite's temporary files were removed;" \
+      "PETCLASSIFIER_KEEP_TEST_FILES=1 keeps them to look into a failure"
+  fi
+}
+trap finish EXIT
 bash scripts/install.sh --if-needed
 export MPLBACKEND=Agg PYTHONUNBUFFERED=1
 has_path=0 has_workers=0
@@ -20,17 +37,5 @@ if [ "$has_workers" = 0 ] && [ "$workers" -gt 0 ]; then set -- -n "$workers" --d
 if [ "$has_workers" = 0 ] && [ "$workers" -gt 1 ] && [ -z "${OMP_NUM_THREADS:-}" ]; then
   export OMP_NUM_THREADS=$(( cores / workers > 1 ? cores / workers : 1 ))
 fi
-# Every temporary file of the suite (the notebooks' checks, the kernels, Ray's local instance, pytest's own folders) goes
-# into one folder made for this run and removed after it, whatever the outcome: a suite leaves nothing in /tmp.
-# PETCLASSIFIER_KEEP_TEST_FILES=1 keeps it, to look into a failure. Short: Ray's socket paths must fit in 107 characters.
-tmp_root=$(mktemp -d /tmp/pct-XXXXXX)
-export TMPDIR="$tmp_root"
-rc=0
-.venv/bin/python -m pytest --basetemp="$tmp_root/pytest" "$@" || rc=$?
-if [ "${PETCLASSIFIER_KEEP_TEST_FILES:-0}" = 1 ]; then
-  echo "The suite's temporary files are kept in $tmp_root (PETCLASSIFIER_KEEP_TEST_FILES=1): remove it when done"
-else
-  rm -rf "$tmp_root"
-  [ "$rc" = 0 ] || echo "The suite's temporary files were removed; PETCLASSIFIER_KEEP_TEST_FILES=1 keeps them to look into a failure"
-fi
-exit "$rc"
+# pytest's status is the script's (set -e), and `finish` removes the folder either way
+.venv/bin/python -m pytest --basetemp="$tmp_root/pytest" "$@"
