@@ -10,71 +10,14 @@ from .core import *
 from .run import *
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked
-from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
-from .app import check_exported  # light: Gradio is imported when the app starts
+from .deploy import INFERENCE_FILES  # light: NumPy and Pillow; ONNX Runtime when used
+from .predict import *  # light: torch and fastai are imported when a pickle is loaded
 from .diff import RTOL  # light: nbdime and Pillow are imported when a page is made
 
 # %% auto #0
-__all__ = ['ENGINES', 'EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'COMMANDS', 'predict_batch', 'predict',
-           'parser', 'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs',
-           'cmd_diff', 'cmd_sweep', 'main', 'console']
-
-# %% ../nbs/07_cli.ipynb #d5dd98cd
-def predict_batch(learn, # a loaded learner (from `load_learner`)
-                  images:list, # image files
-                  top:int=1, # how many breeds to return per image
-                  num_workers:int=0): # DataLoader workers (0: the main process, fastest for a few dozen images)
-    "Classify `images` in one pass through the model: the same records `learn.predict` gives image by image."
-    if not images: return []
-    vocab = list(learn.dls.vocab)
-    dl = learn.dls.test_dl(list(images), num_workers=num_workers)
-    with learn.no_bar(): probs, _ = learn.get_preds(dl=dl)
-    return [top_record(i, p, vocab, top) for i, p in zip(images, probs)]
-
-# %% ../nbs/07_cli.ipynb #10feaec9
-ENGINES = ('auto', 'onnx', 'fastai')  # auto: the ONNX export when the run has one, else export.pkl
-
-def _model_for(model, engine:str) -> tuple:
-    "`(engine, path)` that `predict` uses for `model`: the folder of an ONNX export, or an export.pkl."
-    if engine not in ENGINES: raise PetError(f"--engine {engine!r}: use one of {', '.join(ENGINES)}")
-    p = Path(model)
-    folder = p if p.is_dir() else p.parent
-    onnx = all((folder/f).is_file() for f in INFERENCE_FILES.values())
-    if engine == 'auto': engine = 'onnx' if onnx and (p.is_dir() or p.suffix == '.onnx') else 'fastai'
-    if engine == 'onnx': return 'onnx', check_exported(folder, also=', or use --engine fastai')
-    pkl = artefact(p, 'export') if p.is_dir() else p
-    if not pkl.is_file(): raise PetError(f"model {pkl} does not exist: pass a run folder or its export.pkl")
-    return 'fastai', pkl
-
-def _check_images(images:list):
-    "A `PetError` naming the images that are missing or not readable, before any model is loaded."
-    from PIL import Image
-    missing = [str(i) for i in images if not Path(i).is_file()]
-    if missing: raise PetError(f"image(s) not found: {', '.join(missing)}")
-    unreadable = []
-    for i in images:
-        try:
-            with Image.open(i) as im: im.verify()
-        except Exception: unreadable.append(str(i))
-    if unreadable: raise PetError(f"not readable image(s): {', '.join(unreadable)}: pass JPEG or PNG files")
-
-# %% ../nbs/07_cli.ipynb #67e6bc4e
-def predict(model, # a run folder, its model.onnx, or an export.pkl
-            images:list, # image files
-            top:int=1, # how many breeds to return per image
-            trust:bool=False, # load an export.pkl that this user's runs did not sign
-            engine:str='auto'): # 'onnx' (ONNX Runtime, no PyTorch), 'fastai' (export.pkl), or 'auto'
-    "Top breeds and probabilities for each image: a list of dicts (path, breed, probability, top)."
-    engine, p = _model_for(model, engine)
-    if engine == 'fastai': check_trusted(p, trust)
-    if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
-    _check_images(images)
-    if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)  # an ONNX file is data: no trust needed
-    from petclassifier.deploy import load_checked
-    try: learn = load_checked(p)
-    except Exception as e:
-        raise PetError(f"{p} is not a model exported by 03_discriminative_finetune ({type(e).__name__}): pass a run's export.pkl") from None
-    return predict_batch(learn, images, top)
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'COMMANDS', 'parser', 'cmd_run', 'cmd_history',
+           'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_diff', 'cmd_sweep', 'main',
+           'console']
 
 # %% ../nbs/07_cli.ipynb #c0d61349
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

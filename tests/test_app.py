@@ -32,7 +32,7 @@ def test_the_bundle_runs_alone_and_answers_as_predict(second_run, tmp_path):
         from gradio_client import Client, handle_file
         top, line = Client(f'http://127.0.0.1:{port}/', verbose=False).predict(handle_file(str(photo)), api_name='/classify')
     finally: stop_server(server)
-    from petclassifier.cli import predict
+    from petclassifier.predict import predict
     want = predict(run, [photo], top=5)[0]
     assert top['label'] == want['breed'], (top, want)
     assert [c['label'] for c in top['confidences']] == [b for b, _ in want['top']]

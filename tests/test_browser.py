@@ -155,7 +155,7 @@ def test_the_site_opens_from_disk(browser, chain_site, shots):
     finally: page.close()
 
 def test_the_app_shows_what_predict_says(browser, chain, shots, tmp_path):
-    from petclassifier.cli import predict
+    from petclassifier.predict import predict
     photos = sorted(Path(chain['data']).glob('*.jpg'))  # the real sample's photos, else the generated images
     photo = photos[len(photos) // 2]
     want = predict(chain['run'], [photo], top=5)[0]
