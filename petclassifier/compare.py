@@ -36,17 +36,17 @@ def _finished(run:Path) -> dict:
     "status.json of `run`, with a `PetError` unless it is a run folder whose series succeeded."
     if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run'")
-    st = read_json(artefact(run, 'status'))
-    if st.get('status') != 'succeeded':
-        raise PetError(f"{run} did not finish (status {st.get('status')}): compare finished runs, or complete it with petclassifier run --resume {run}")
-    return st
+    run_status = read_json(artefact(run, 'status'))
+    if run_status.get('status') != 'succeeded':
+        raise PetError(f"{run} did not finish (status {run_status.get('status')}): compare finished runs, or complete it with petclassifier run --resume {run}")
+    return run_status
 
 # %% ../nbs/09_compare.ipynb #707dac02
 def run_summary(run # a run folder made by `petclassifier run`
                ) -> dict:
     "Metrics, per-breed errors, seconds per notebook, data identity, parameters and device of a finished run."
     run = Path(run)
-    st = _finished(run)
+    run_status = _finished(run)
     m = read_json(artefact(run, 'metrics'))
     if m.get('final_error_rate') is None:
         raise PetError(f"{artefact(run, 'metrics')} has no final_error_rate: the run is incomplete; run the series again")
@@ -54,7 +54,7 @@ def run_summary(run # a run folder made by `petclassifier run`
     return dict(run=str(run), metrics={k: float(m[k]) for k in METRIC_KEYS if m.get(k) is not None},
                 per_breed=read_per_breed(pb) if pb.exists() else {},
                 # what executing each notebook took: for one copied by --reuse, its time in the run it came from
-                seconds={nb: (m.get('seconds') or {}).get(nb, st.get('notebooks', {}).get(nb, {}).get('seconds')) for nb in SERIES},
+                seconds={nb: (m.get('seconds') or {}).get(nb, run_status.get('notebooks', {}).get(nb, {}).get('seconds')) for nb in SERIES},
                 data=data_identity(read_json(d)) if d.exists() else None,
                 parameters=read_json(artefact(run, 'params')).get('parameters', {}),
                 device=read_json(env).get('device') if env.exists() else None, valid_images=m.get('valid_images'),

@@ -94,13 +94,13 @@ def index_page(run, # a run folder
     "Markdown for the home page: the tutorial, the run's metrics against the tutorial's, links, environment."
     from petclassifier.report import TUTORIAL_REFERENCE, load_run
     r = load_run(run)
-    m, env, st = r['metrics'], r['env'], r['status']
+    m, env, run_status = r['metrics'], r['env'], r['status']
     out = [f"# petclassifier: run {Path(run).name}",
            "The fastai pet-breeds tutorial (Oxford-IIIT Pet, 37 breeds of cats and dogs) as five lessons: the data, "
            "training a new head on a pretrained network, the learning-rate finder, discriminative fine-tuning, and "
            "interpreting the errors. Each lesson below is the notebook as this run executed it, outputs and figures included."]
     if r['data'].get('synthetic'): out.append(f"!!! warning \"Synthetic data\"\n    {SYNTHETIC_WARNING}.")
-    out.append(f"Profile **{_num(st.get('profile', '?'))}**, status **{_num(st.get('status', '?'))}**, finished {_num(st.get('finished'))}.")
+    out.append(f"Profile **{_num(run_status.get('profile', '?'))}**, status **{_num(run_status.get('status', '?'))}**, finished {_num(run_status.get('finished'))}.")
     out.append("## Error rates\n\n| metric | this run | tutorial (resnet34, full dataset) |\n|---|---|---|\n" +
                '\n'.join(f"| {k} | {_num(m.get(k))} | {_num(TUTORIAL_REFERENCE.get(k))} |" for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE))
     out.append("## Lessons\n\n" + '\n'.join(f"{i}. [{titles[nb]}](notebooks/{nb}.ipynb) (`{nb}`)" for i, nb in enumerate(SERIES, 1)))

@@ -83,45 +83,45 @@ def _exports(onnx:dict # the run's inference.json ({} without one)
             f"on {p['top1_agreement']:.0%} of {p['images']} validation images, every probability within {p['max_prob_diff']:.1g})")
 
 # %% ../nbs/06_report.ipynb #351d5b8a
-def _card_data(r:dict, h:str) -> list:
+def _card_data(r:dict, heading:str) -> list:
     "The card's data and model sections."
-    d, mod, prm = r['data'], r['model'], r['params'].get('parameters', {})
-    dp = {**prm, **d.get('params', {})}
+    d, mod, run_params = r['data'], r['model'], r['params'].get('parameters', {})
+    dp = {**run_params, **d.get('params', {})}
     errors, n = validation_counts(r)
-    B = [(h, 'Data'), ('table', _kv(
+    blocks = [(heading, 'Data'), ('table', _kv(
         folder=d.get('path'), images=d.get('n_images'), breeds=d.get('n_breeds'),
         kind='SYNTHETIC: generated stand-in images' if d.get('synthetic') else 'photographs (Oxford-IIIT Pet file names)',
         split=f"random, {dp['valid_pct']:.0%} of the images held out for validation, seed {dp.get('seed')}" if 'valid_pct' in dp else None,
         validation_images=n, fingerprint=d.get('fingerprint') or 'not recorded'))]
-    if mod.get('vocab'): B.append(('p', f"Breeds ({len(mod['vocab'])}): " + ', '.join(mod['vocab'])))
-    B += [(h, 'Model'), ('table', _kv(
-        architecture=mod.get('arch', prm.get('arch')), pretrained=mod.get('pretrained', prm.get('pretrained')),
+    if mod.get('vocab'): blocks.append(('p', f"Breeds ({len(mod['vocab'])}): " + ', '.join(mod['vocab'])))
+    blocks += [(heading, 'Model'), ('table', _kv(
+        architecture=mod.get('arch', run_params.get('arch')), pretrained=mod.get('pretrained', run_params.get('pretrained')),
         starting_weights=mod.get('weights') or 'not recorded in model.json',
         input_normalisation=mod.get('norm'), exported_model=_exports(r.get('onnx') or {})))]
-    return B
+    return blocks
 
 # %% ../nbs/06_report.ipynb #d25dfe22
-def _card_training(r:dict, h:str) -> list:
+def _card_training(r:dict, heading:str) -> list:
     "The card's training section: both stages, the learning rates, the images and the pipeline."
-    m, lr, prm, env = r['metrics'], r['lr'], r['params'].get('parameters', {}), r['env']
-    g = lambda k: m.get(k, prm.get(k))
-    fast = prm.get('fast_data', r['data'].get('params', {}).get('fast_data'))
-    return [(h, 'Training'), ('table', _kv(
-        stage_1_head=(f"{prm['probe_epochs']} epoch(s) on the frozen body's features (a probe), then " if prm.get('probe_epochs') else '')
-                     + f"{g('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}"
-                     + (", a linear head" if prm.get('linear_head') else ''),
-        stage_2_whole_network=f"{g('epochs_finetune')} epoch(s), unfrozen, learning rates {_fmt(lr.get('lr_lo', m.get('lr_lo')))} "
+    m, lr, run_params, env = r['metrics'], r['lr'], r['params'].get('parameters', {}), r['env']
+    setting = lambda k: m.get(k, run_params.get(k))
+    fast = run_params.get('fast_data', r['data'].get('params', {}).get('fast_data'))
+    return [(heading, 'Training'), ('table', _kv(
+        stage_1_head=(f"{run_params['probe_epochs']} epoch(s) on the frozen body's features (a probe), then " if run_params.get('probe_epochs') else '')
+                     + f"{setting('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}"
+                     + (", a linear head" if run_params.get('linear_head') else ''),
+        stage_2_whole_network=f"{setting('epochs_finetune')} epoch(s), unfrozen, learning rates {_fmt(lr.get('lr_lo', m.get('lr_lo')))} "
                               f"(first layers) to {_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
         learning_rate_rule=lr.get('rule'),
-        images=f"presized to {prm.get('item_size')} px, trained at {prm.get('size')} px, batches of {prm.get('bs')}",
-        augmentation=(f"random crops (min_scale {prm.get('min_scale')}), flips, rotation, zoom, warp, lighting: "
+        images=f"presized to {run_params.get('item_size')} px, trained at {run_params.get('size')} px, batches of {run_params.get('bs')}",
+        augmentation=(f"random crops (min_scale {run_params.get('min_scale')}), flips, rotation, zoom, warp, lighting: "
                       + ("10_fast_data's pipeline, sampled once per image" if fast else "fastai's aug_transforms on batches")),
-        label_smoothing=prm.get('label_smoothing'), seed=prm.get('train_seed'),
-        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if prm.get('freeze_bn') else "fastai's: trained with the head",
+        label_smoothing=run_params.get('label_smoothing'), seed=run_params.get('train_seed'),
+        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if run_params.get('freeze_bn') else "fastai's: trained with the head",
         precision=r['model'].get('precision') or 'fp32', device=env.get('device')))]
 
 # %% ../nbs/06_report.ipynb #5cff6eb8
-def _card_validation(r:dict, h:str) -> list:
+def _card_validation(r:dict, heading:str) -> list:
     "The card's validation section: error rates with their interval, and the worst breeds."
     m = r['metrics']
     errors, n = validation_counts(r)
@@ -131,21 +131,21 @@ def _card_validation(r:dict, h:str) -> list:
     rows.update(head_error_rate=m.get('head_error_rate'), species_error_rate=m.get('species_error_rate'),
                 tta_error_rate=m.get('tta_error_rate'))
     worst = worst_breeds(r['run'])
-    return [(h, 'Validation'), ('table', _kv(**rows)), ('p', 'The five breeds with the highest error rate:'),
+    return [(heading, 'Validation'), ('table', _kv(**rows)), ('p', 'The five breeds with the highest error rate:'),
             ('table', worst) if len(worst) else ('p', '(per_breed.csv is missing)')]
 
 # %% ../nbs/06_report.ipynb #4a04fc42
-def _card_use(r:dict, h:str) -> list:
+def _card_use(r:dict, heading:str) -> list:
     "The card's environment, intended use and limits."
     env, d = r['env'], r['data']
     errors, n = validation_counts(r)
     v = env.get('versions', {})
     commit = env.get('git_commit')
-    B = [(h, 'Environment'), ('table', _kv(python=env.get('python'), platform=env.get('platform'), device=env.get('device'),
+    blocks = [(heading, 'Environment'), ('table', _kv(python=env.get('python'), platform=env.get('platform'), device=env.get('device'),
           torch=v.get('torch'), torchvision=v.get('torchvision'), fastai=v.get('fastai'), timm=v.get('timm'),
           petclassifier=v.get('petclassifier'),
           code=f"{commit}{' (uncommitted changes)' if env.get('git_dirty') else ''}" if commit else None))]
-    B += [(h, 'Intended use'), ('p', "A teaching model: it shows the fastai pet-breeds tutorial (transfer learning, the "
+    blocks += [(heading, 'Intended use'), ('p', "A teaching model: it shows the fastai pet-breeds tutorial (transfer learning, the "
           "learning-rate finder, discriminative fine-tuning) on the 37 breeds of the Oxford-IIIT Pet data set, 12 cats and "
           "25 dogs. It is not meant for decisions about real animals (identification, breeding, veterinary or adoption "
           "questions).")]
@@ -159,15 +159,15 @@ def _card_use(r:dict, h:str) -> list:
         lim.append(f"The validation set has {n} images, so the error rate is known only roughly: {errors}/{n} = "
                    f"{errors/n:.3f}, 95% interval {lo:.3f} to {hi:.3f}. Two runs whose error rates differ by less than this width may not differ at all.")
     if d.get('synthetic'): lim.insert(0, f"**{SYNTHETIC_WARNING}.**")
-    return B + [(h, 'Limits'), ('ul', lim)]
+    return blocks + [(heading, 'Limits'), ('ul', lim)]
 
 # %% ../nbs/06_report.ipynb #7a87dc6d
 def model_card_blocks(r:dict, # output of `load_run`, for a succeeded run
                       level:int=2): # heading level of the card's sections
     "The model card as report blocks: data, model, training, validation, environment, intended use and limits."
-    h = f'h{level}'
-    B = [('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")] if r['data'].get('synthetic') else []
-    return B + _card_data(r, h) + _card_training(r, h) + _card_validation(r, h) + _card_use(r, h)
+    heading = f'h{level}'
+    blocks = [('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")] if r['data'].get('synthetic') else []
+    return blocks + _card_data(r, heading) + _card_training(r, heading) + _card_validation(r, heading) + _card_use(r, heading)
 
 # %% ../nbs/06_report.ipynb #b2fc7bba
 def _fmt(v):
@@ -175,28 +175,28 @@ def _fmt(v):
     return '' if v is None else str(v)
 
 # %% ../nbs/06_report.ipynb #d605e6ba
-def reused_notebooks(st:dict # a run's status.json
+def reused_notebooks(run_status:dict # a run's status.json
                     ) -> list:
     "The notebooks of the run that were copied from an earlier run (`--reuse`) instead of executed."
-    return [nb for nb in SERIES if (st.get('notebooks', {}).get(nb) or {}).get('reused_from')]
+    return [nb for nb in SERIES if (run_status.get('notebooks', {}).get(nb) or {}).get('reused_from')]
 
 def _status_blocks(r:dict) -> list:
     "Title, banners (failure, synthetic data, learning-rate fallback) and the run's status line."
-    st, d = r['status'], r['data']
-    B = [('h1', f"petclassifier run {r['run'].name}")]
-    if st.get('status') != 'succeeded':
-        e = st.get('error') or {}
+    run_status, d = r['status'], r['data']
+    blocks = [('h1', f"petclassifier run {r['run'].name}")]
+    if run_status.get('status') != 'succeeded':
+        e = run_status.get('error') or {}
         where = f"{e.get('notebook', '?')}" + (f", cell {e['cell']}" if e.get('cell') else '')
-        B.append(('alert', f"Run {st.get('status', 'unknown').upper()} in {where}: {e.get('type', '')}: {e.get('message', '')}. "
+        blocks.append(('alert', f"Run {run_status.get('status', 'unknown').upper()} in {where}: {e.get('type', '')}: {e.get('message', '')}. "
                            f"The partial notebook is in notebooks/; continue with: petclassifier run --resume {r['run']}"))
-    if d.get('synthetic'): B.append(('alert', f"{SYNTHETIC_WARNING}: this run used them."))
-    if r.get('lr', {}).get('fallback'): B.append(('alert', f"Learning-rate finder not used: {r['lr']['fallback']}."))
-    B.append(('p', f"Profile **{st.get('profile', r['params'].get('profile', '?'))}**, status **{st.get('status', '?')}**, "
-                   f"started {st.get('started', '?')}, finished {st.get('finished') or '-'}."))
-    reused = reused_notebooks(st)
-    if reused: B.append(('p', f"Reused, not executed: {', '.join(reused)}, copied from the run "
+    if d.get('synthetic'): blocks.append(('alert', f"{SYNTHETIC_WARNING}: this run used them."))
+    if r.get('lr', {}).get('fallback'): blocks.append(('alert', f"Learning-rate finder not used: {r['lr']['fallback']}."))
+    blocks.append(('p', f"Profile **{run_status.get('profile', r['params'].get('profile', '?'))}**, status **{run_status.get('status', '?')}**, "
+                   f"started {run_status.get('started', '?')}, finished {run_status.get('finished') or '-'}."))
+    reused = reused_notebooks(run_status)
+    if reused: blocks.append(('p', f"Reused, not executed: {', '.join(reused)}, copied from the run "
                               f"{Path(r['params'].get('reused_from') or '?').name} with petclassifier run --reuse."))
-    return B
+    return blocks
 
 # %% ../nbs/06_report.ipynb #775ec092
 def _nb_status(s:dict) -> str:
@@ -206,31 +206,31 @@ def _nb_status(s:dict) -> str:
 def report_blocks(r:dict # output of `load_run`
                  ) -> list:
     "The report as a list of (kind, content) blocks."
-    st, prm, env, m, d = r['status'], r['params'], r['env'], r['metrics'], r['data']
-    B = _status_blocks(r) + [('h2', 'Results')]
+    run_status, run_params, env, m, d = r['status'], r['params'], r['env'], r['metrics'], r['data']
+    blocks = _status_blocks(r) + [('h2', 'Results')]
     rows = [dict(metric=k, this_run=_fmt(m.get(k)), tutorial_reference=_fmt(TUTORIAL_REFERENCE.get(k)))
             for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE]
-    B.append(('table', pd.DataFrame(rows)))
-    B.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
+    blocks.append(('table', pd.DataFrame(rows)))
+    blocks.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
                    "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with). "
                    f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
-    nbs = st.get('notebooks', {})
-    B += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=_nb_status(nbs.get(nb, {})),
+    nbs = run_status.get('notebooks', {})
+    blocks += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=_nb_status(nbs.get(nb, {})),
                                           seconds=_fmt(nbs.get(nb, {}).get('seconds'))) for nb in SERIES]))]
     hist = artefact(r['run'], 'history')  # written epoch by epoch by 01 and 03: both stages, also of a failed run
-    if hist.exists(): B += [('h2', 'Training, epoch by epoch'), ('table', pd.read_csv(hist))]
+    if hist.exists(): blocks += [('h2', 'Training, epoch by epoch'), ('table', pd.read_csv(hist))]
     mc = artefact(r['run'], 'most_confused')
     if mc.exists():
         df = pd.read_csv(mc)
-        B += [('h2', 'Most confused breeds'), ('table', df) if len(df) else ('p', 'No pair of breeds reached the min_val threshold on this validation set.')]
+        blocks += [('h2', 'Most confused breeds'), ('table', df) if len(df) else ('p', 'No pair of breeds reached the min_val threshold on this validation set.')]
     figs = [(plain_file(artefact(r['run'], k)), RUN_FILES[k].title) for k in FIGURES if artefact(r['run'], k).exists()]
-    if figs: B += [('h2', 'Figures')] + [b for p, t in figs for b in (('h3', t), ('img', p))]
-    if st.get('status') == 'succeeded': B += [('h2', 'Model card')] + model_card_blocks(r, level=3)
-    B += [('h2', 'Parameters'), ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v)) for k, v in sorted(prm.get('parameters', {}).items())]))]
-    if prm.get('overrides'): B.append(('p', f"Overridden on the command line: {json.dumps(prm['overrides'])}"))
+    if figs: blocks += [('h2', 'Figures')] + [b for p, t in figs for b in (('h3', t), ('img', p))]
+    if run_status.get('status') == 'succeeded': blocks += [('h2', 'Model card')] + model_card_blocks(r, level=3)
+    blocks += [('h2', 'Parameters'), ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v)) for k, v in sorted(run_params.get('parameters', {}).items())]))]
+    if run_params.get('overrides'): blocks.append(('p', f"Overridden on the command line: {json.dumps(run_params['overrides'])}"))
     flat = {k: v for k, v in env.items() if not isinstance(v, dict)}
     flat.update({f"{k} version": v for k, v in env.get('versions', {}).items()})
-    return B + [('h2', 'Environment'), ('table', pd.DataFrame([dict(item=k, value=_fmt(v)) for k, v in flat.items()]))]
+    return blocks + [('h2', 'Environment'), ('table', pd.DataFrame([dict(item=k, value=_fmt(v)) for k, v in flat.items()]))]
 
 # %% ../nbs/06_report.ipynb #ffce6416
 def md_escape(s) -> str:
@@ -320,14 +320,14 @@ def run_history(runs_dir # folder holding run folders
     for p in sorted(runs_dir.iterdir()):
         if not p.is_dir() or not is_run_dir(p): continue
         r = load_run(p)
-        st, m, d = r['status'], r['metrics'], r['data']
+        run_status, m, d = r['status'], r['metrics'], r['data']
         data = 'SYNTHETIC' if d.get('synthetic') else (Path(d['path']).name if d.get('path') else '-')
-        rows.append(dict(run=p.name, started=st.get('started'), profile=st.get('profile'),
+        rows.append(dict(run=p.name, started=run_status.get('started'), profile=run_status.get('profile'),
                          device=r['env'].get('device', '-'), data=data, images=d.get('n_images'),
                          head_error_rate=m.get('head_error_rate'), final_error_rate=m.get('final_error_rate'),
-                         seconds=round(sum(v.get('seconds') or 0 for v in st.get('notebooks', {}).values()), 1),
-                         reused=len(reused_notebooks(st)) or '-',
-                         libraries=libraries_label(r['env']), status=st.get('status')))
+                         seconds=round(sum(v.get('seconds') or 0 for v in run_status.get('notebooks', {}).values()), 1),
+                         reused=len(reused_notebooks(run_status)) or '-',
+                         libraries=libraries_label(r['env']), status=run_status.get('status')))
     return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values('started', kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06_report.ipynb #54dcc6dc

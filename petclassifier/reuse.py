@@ -172,22 +172,22 @@ def key_changes(old:dict, # the parts of a notebook's key in the earlier run
     return out
 
 # %% ../nbs/18_reuse.ipynb #a1e05e92
-def expected_files(st:dict, # status.json of a run
+def expected_files(run_status:dict, # status.json of a run
                    upto:int # the index in `SERIES` of the last notebook to reuse
                   ) -> dict:
     "`{relative path: (size, sha256, notebook)}` of the run folder as it was after notebook number `upto`."
     out = {}
     for nb in SERIES[:upto + 1]:
-        for rel, (size, sha) in (st['notebooks'][nb].get('outputs') or {}).items(): out[rel] = (size, sha, nb)
+        for rel, (size, sha) in (run_status['notebooks'][nb].get('outputs') or {}).items(): out[rel] = (size, sha, nb)
     return out
 
 def altered(run, # the earlier run folder
-            st:dict, # its status.json
+            run_status:dict, # its status.json
             i:int # index in `SERIES` of the notebook to check
            ) -> list:
     "The files notebook `i` wrote into `run` that are missing or no longer begin with what it wrote."
     bad = []
-    for rel, (size, sha, nb) in expected_files(st, i).items():
+    for rel, (size, sha, nb) in expected_files(run_status, i).items():
         p = Path(run)/rel
         if nb != SERIES[i]: continue
         inside = not Path(rel).is_absolute() and '..' not in Path(rel).parts  # a record could name any file
@@ -208,10 +208,10 @@ def plan_reuse(old, # the earlier run folder
               ) -> tuple:
     "`(start, lines)`: the index of the first notebook to execute, and a line per notebook saying why."
     old = Path(old)
-    st, old_env = read_status(old), read_record(artefact(old, 'environment'))
+    run_status, old_env = read_status(old), read_record(artefact(old, 'environment'))
     for i, nb in enumerate(SERIES):
-        why = _refusal(st['notebooks'].get(nb, {}), keys, nb, old_env, new_env or {})
-        if why is None and (bad := altered(old, st, i)): why = f"{', '.join(bad)} changed in {old.name} since it ran"
+        why = _refusal(run_status['notebooks'].get(nb, {}), keys, nb, old_env, new_env or {})
+        if why is None and (bad := altered(old, run_status, i)): why = f"{', '.join(bad)} changed in {old.name} since it ran"
         if why is not None: break
     else: i = len(SERIES)
     lines = [f"{n} reused from {old.name}" for n in SERIES[:i]]
@@ -257,7 +257,7 @@ def copy_reused(old, # the earlier run folder
                ) -> dict:
     "Copy notebooks `SERIES[:start]` of `old` into `new`: files, metrics and status; returns the new status."
     old, new = Path(old), Path(new)
-    ost, st = read_status(old), read_status(new)
+    ost, run_status = read_status(old), read_status(new)
     om, metrics, seconds = read_record(artefact(old, 'metrics')), {}, {}
     files = expected_files(ost, start - 1) if start else {}
     for nb in SERIES[:start]:
@@ -267,22 +267,22 @@ def copy_reused(old, # the earlier run folder
         outputs = {rel: copied.get(rel, v) for rel, v in rec['outputs'].items()}
         metrics.update(rec.get('metrics') or {})
         seconds[nb] = (om.get('seconds') or {}).get(nb, rec.get('seconds'))
-        st['notebooks'][nb] = dict(status='succeeded', started=now_utc(), seconds=round(time.time() - t0, 1),
+        run_status['notebooks'][nb] = dict(status='succeeded', started=now_utc(), seconds=round(time.time() - t0, 1),
                                    reused_from=str(old.resolve()), key=rec['key'], outputs=outputs, metrics=rec.get('metrics') or {})
     write_json(artefact(new, 'metrics'), dict(seconds=seconds, **metrics))
-    if start == len(SERIES): st.update(status='succeeded', finished=now_utc(), error=None)
-    write_status(new, st)
-    return st
+    if start == len(SERIES): run_status.update(status='succeeded', finished=now_utc(), error=None)
+    write_status(new, run_status)
+    return run_status
 
 # %% ../nbs/18_reuse.ipynb #4fabc24c
 def keep_succeeded_metrics(run # a run folder about to be resumed
                           ) -> dict:
     "Rewrite metrics.json with the metrics and seconds of the notebooks that succeeded only; returns it."
-    st, m = read_status(run), read_record(artefact(run, 'metrics'))
-    done = [nb for nb in SERIES if st['notebooks'].get(nb, {}).get('status') == 'succeeded']
-    if any('metrics' not in st['notebooks'][nb] for nb in done): return m  # an older run: what each wrote is not known
+    run_status, m = read_status(run), read_record(artefact(run, 'metrics'))
+    done = [nb for nb in SERIES if run_status['notebooks'].get(nb, {}).get('status') == 'succeeded']
+    if any('metrics' not in run_status['notebooks'][nb] for nb in done): return m  # an older run: what each wrote is not known
     kept = dict(seconds={nb: s for nb, s in (m.get('seconds') or {}).items() if nb in done})
-    for nb in done: kept.update(st['notebooks'][nb]['metrics'])
+    for nb in done: kept.update(run_status['notebooks'][nb]['metrics'])
     write_json(artefact(run, 'metrics'), kept)
     return kept
 

@@ -180,13 +180,13 @@ def is_run_dir(p) -> bool:
 # %% ../nbs/05_run.ipynb #9c0ae05a
 def read_status(run) -> dict: return read_json(artefact(run, 'status'))
 
-def write_status(run, st:dict):
+def write_status(run, run_status:dict):
     "Write status.json atomically; on a full disk, over the old file's own space, so that a failure is still recorded."
     p = artefact(run, 'status')
-    try: write_json(p, st)
+    try: write_json(p, run_status)
     except PetError as e:
         if 'disk is full' not in str(e) or not p.is_file(): raise
-        text = json.dumps(st, indent=2, default=str) + '\n'
+        text = json.dumps(run_status, indent=2, default=str) + '\n'
         try:
             with open(p, 'r+') as f: f.write(text); f.truncate(); f.flush(); os.fsync(f.fileno())
         except OSError: raise e from None
@@ -462,15 +462,15 @@ def progress_line(nb:str, # the notebook that wrote the event
 # %% ../nbs/05_run.ipynb #26f4b19f
 class SeriesProgress:
     "The runner's output: lines for notebooks and epochs; on a terminal also a bar over the series."
-    def __init__(self, run, start:int, quiet:bool=False):
-        self.path, self.quiet, self.nb, self.bar = artefact(run, 'progress'), quiet, None, None
+    def __init__(self, run, start:int, quiet:bool=False, poll:float=0.5):
+        self.path, self.quiet, self.nb, self.bar, self.poll = artefact(run, 'progress'), quiet, None, None, poll
         self.pos = self.path.stat().st_size if self.path.exists() else 0  # a resumed run: only what is new
         if not quiet and sys.stdout.isatty():
             from tqdm import tqdm
             self.bar = tqdm(total=len(SERIES), initial=start, unit='notebook', file=sys.stdout, leave=False,
                             bar_format='{l_bar}{bar}| {n_fmt}/{total_fmt} notebooks [{elapsed}]')
         import threading
-        self.lock, self.stop = threading.Lock(), threading.Event()
+        self.lock, self.stop, self.drained = threading.Lock(), threading.Event(), threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
         self.thread.start()
     def line(self, msg:str, warning:bool=False):
@@ -491,7 +491,7 @@ class SeriesProgress:
             except (ValueError, KeyError, TypeError): continue  # a line this version does not know
             self.line(msg, warning=e['stage'] == 'warning')
     def _follow(self):
-        while not self.stop.wait(0.5): self._drain()
+        while not self.stop.wait(self.poll): self._drain(); self.drained.set()  # `drained`: a pass ended (for tests)
     def notebook(self, nb:str, msg:str):
         "Start of notebook `nb`."
         self._drain(); self.nb = nb; self.line(msg)
@@ -506,33 +506,33 @@ class SeriesProgress:
 # %% ../nbs/05_run.ipynb #796fe3db
 class RunStatus:
     "A run's `status.json` as the series goes; each change is written at once, a stop by `fail` then `save`."
-    def __init__(self, run): self.run, self.st, self.nb, self.t0 = Path(run), read_status(run), None, time.time()
-    def save(self): write_status(self.run, self.st)
+    def __init__(self, run): self.run, self.record, self.nb, self.t0 = Path(run), read_status(run), None, time.time()
+    def save(self): write_status(self.run, self.record)
     def start(self, nb:str, key:str|None=None):
         "`nb` begins (with its reuse key): the run is running."
         self.nb, self.t0 = nb, time.time()
-        self.st['status'], self.st['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=key)
+        self.record['status'], self.record['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=key)
         self.save()
     def succeed(self, nb:str, **written) -> float:
         "`nb` ended well, with what it `written`; the last one ends the run. Returns its seconds."
         secs = round(time.time() - self.t0, 1)
-        self.st['notebooks'][nb].update(status='succeeded', seconds=secs, **written)
-        if nb == SERIES[-1]: self.st.update(status='succeeded', finished=now_utc(), error=None)
+        self.record['notebooks'][nb].update(status='succeeded', seconds=secs, **written)
+        if nb == SERIES[-1]: self.record.update(status='succeeded', finished=now_utc(), error=None)
         self.save()
         update_metrics(self.run, seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
         return secs
     def fail(self, e:Exception) -> str|None:
         """The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook).
         None: every notebook had succeeded."""
-        st, nb = self.st, self.nb
-        if all(st['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None  # only a shutdown was cut
+        run_status, nb = self.record, self.nb
+        if all(run_status['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None  # only a shutdown was cut
         failed, secs = isinstance(e, RunFailure), round(time.time() - self.t0, 1)
-        state, cur = ('failed' if failed else 'interrupted'), st['notebooks'].get(nb) or {}
+        state, cur = ('failed' if failed else 'interrupted'), run_status['notebooks'].get(nb) or {}
         inside = cur.get('status') == 'running'
         if inside: cur.update(status=state, seconds=secs)
-        st['status'], st['finished'] = state, now_utc()
+        run_status['status'], run_status['finished'] = state, now_utc()
         when = f"after {secs} s" if inside else f"after {nb} had finished" if nb else "before the first notebook"
-        st['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
+        run_status['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
         return f"[{SERIES.index(nb)+1}/{len(SERIES)}] {nb} {cur.get('status')} {when}" if nb else ''
 
 # %% ../nbs/05_run.ipynb #df953c26
@@ -543,12 +543,12 @@ def execute_series(run, # the run folder, its records started
                    per_nb:dict, # each notebook's parameters
                    irq:Interrupts, # the caller's, on hold: released once the records can tell of a signal
                    keys:dict|None=None, # each notebook's reuse key
-                   kms:dict|None=None, # kernels started already, by index in `SERIES`
+                   kernels:dict|None=None, # kernels started already, by index in `SERIES`
                    nb_dir=None, cell_timeout:int|None=CELL_TIMEOUT, quiet:bool=False, kernel:str=KERNEL,
                    with_tests:bool=False, device:str='auto'): # as `run_series` takes them
     "Execute the series from `SERIES[start]` on, keeping the run's records up to date; returns `run`."
     from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
-    run, status, kms, log, out = Path(run), RunStatus(run), dict(kms or {}), None, None
+    run, status, kernels, log, out = Path(run), RunStatus(run), dict(kernels or {}), None, None
     try:
         log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
         irq.release()  # a signal that came while the run was set up is raised here, and recorded
@@ -556,15 +556,15 @@ def execute_series(run, # the run folder, its records started
             with irq.held():
                 status.start(nb, (keys or {}).get(nb))
                 out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
-                if i not in kms: kms[i] = start_kernel(kernel, run, log, device)
-                if i + 1 < len(SERIES): kms[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
+                if i not in kernels: kernels[i] = start_kernel(kernel, run, log, device)
+                if i + 1 < len(SERIES): kernels[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
                 before = snapshot(run)
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
-                             with_tests=with_tests, km=kms[i])
+                             with_tests=with_tests, km=kernels[i])
             with irq.held():
                 secs = status.succeed(nb, **written(run, before))
                 out.ended(f"[{i+1}/{len(SERIES)}] {nb} done in {secs} s")
-            stop_kernel(kms.pop(i), now=True)
+            stop_kernel(kernels.pop(i), now=True)
     except (RunFailure, Interrupted) as e:
         irq.hold()  # stopping: a second Ctrl-C does not cut the records short
         if (line := status.fail(e)) is not None:
@@ -574,7 +574,7 @@ def execute_series(run, # the run folder, its records started
             e.run = run; raise
     finally:
         irq.hold()
-        for km in kms.values(): stop_kernel(km, now=True)
+        for km in kernels.values(): stop_kernel(km, now=True)
         if log: log.close()
         if out: out.close()
     return run
@@ -650,18 +650,18 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                                   cell_timeout=cell_timeout, quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)
 
 # %% ../nbs/05_run.ipynb #c79b4167
-def next_attempt(nbdir, # a run's notebooks folder
+def next_attempt(nb_folder, # a run's notebooks folder
                  nb:str # a notebook of the series
                 ) -> Path:
     "The name for keeping `nb`'s executed notebook before it runs again: one attempt after the highest kept."
     pat = re.compile(rf'{re.escape(nb)}\.attempt-(\d+)\.ipynb')
-    kept = [int(m.group(1)) for p in Path(nbdir).glob(f'{nb}.attempt-*.ipynb') if (m := pat.fullmatch(p.name))]
-    return Path(nbdir)/f'{nb}.attempt-{max(kept, default=0) + 1}.ipynb'
+    kept = [int(m.group(1)) for p in Path(nb_folder).glob(f'{nb}.attempt-*.ipynb') if (m := pat.fullmatch(p.name))]
+    return Path(nb_folder)/f'{nb}.attempt-{max(kept, default=0) + 1}.ipynb'
 
 # %% ../nbs/05_run.ipynb #ed94acb4
-def _still_to_do(st:dict, run) -> list:
+def _still_to_do(run_status:dict, run) -> list:
     "The notebooks of the run whose status is not 'succeeded'; a `PetError` when there are none."
-    todo = [nb for nb in SERIES if st['notebooks'].get(nb, {}).get('status') != 'succeeded']
+    todo = [nb for nb in SERIES if run_status['notebooks'].get(nb, {}).get('status') != 'succeeded']
     if not todo: raise PetError(f"{run} already succeeded: nothing to resume (start a new run instead)")
     return todo
 
@@ -680,23 +680,23 @@ def resume_series(run, # run folder of a failed or interrupted run
     _still_to_do(read_status(run), run)  # a refusal leaves the folder as it was, its lock file too
     with Interrupts() as irq, folder_lock(artefact(run, 'lock')):  # refused while another process works in `run`
         stop_with_parent()
-        st, prm = read_status(run), read_json(artefact(run, 'params'))
-        start = SERIES.index(_still_to_do(st, run)[0])
+        run_status, run_params = read_status(run), read_json(artefact(run, 'params'))
+        start = SERIES.index(_still_to_do(run_status, run)[0])
         nb_params = notebook_params(nb_dir)
         fixes = check_params(dict(overrides or {}), _defaults(nb_params))
-        resolved = {**prm['parameters'], **fixes}
+        resolved = {**run_params['parameters'], **fixes}
         per_nb = _per_notebook(resolved, nb_params)
         from petclassifier.reuse import notebook_keys, keep_succeeded_metrics
         keys = notebook_keys(resolved, per_nb, nb_dir or nbs_dir(), with_tests, device, kernel)
         irq.hold()  # from here on a signal waits until the run's records can tell of it
-        nbdir = artefact(run, 'notebooks')
+        nb_folder = artefact(run, 'notebooks')
         for nb in SERIES[start:]:
-            if (nbdir/f'{nb}.ipynb').exists(): (nbdir/f'{nb}.ipynb').rename(next_attempt(nbdir, nb))
-        prm['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes, device=device))
-        prm['parameters'], prm['per_notebook'] = resolved, per_nb
-        write_json(artefact(run, 'params'), prm)
-        st.update(error=None, finished=None, pid=os.getpid())
-        write_status(run, st)
+            if (nb_folder/f'{nb}.ipynb').exists(): (nb_folder/f'{nb}.ipynb').rename(next_attempt(nb_folder, nb))
+        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes, device=device))
+        run_params['parameters'], run_params['per_notebook'] = resolved, per_nb
+        write_json(artefact(run, 'params'), run_params)
+        run_status.update(error=None, finished=None, pid=os.getpid())
+        write_status(run, run_status)
         keep_succeeded_metrics(run)  # what the notebooks to run again wrote before they stopped is theirs to write anew
         _log(f"resuming {run} from {SERIES[start]}", quiet)
         return execute_series(run, start, per_nb, irq, keys, nb_dir=nb_dir, cell_timeout=cell_timeout, quiet=quiet,

@@ -155,8 +155,8 @@ def finish_record(rec:dict, # the run's record
     "Update `rec` from its run folder's records and `result`; returns `rec`."
     log = sweep_file(sweep, 'logs')/f"{rec['id']}.log"
     run = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
-    st = read_status(run) if run is not None and is_run_dir(run) else {}
-    err = error_line(st['error']) if st.get('error') else None
+    run_status = read_status(run) if run is not None and is_run_dir(run) else {}
+    err = error_line(run_status['error']) if run_status.get('error') else None
     if result is None:
         rec['status'] = 'interrupted' if log.exists() else 'cancelled'
         rec['error'] = err or ('the sweep was interrupted' if log.exists() else 'cancelled before it started')
@@ -165,12 +165,12 @@ def finish_record(rec:dict, # the run's record
         code = result['returncode']
         rec['status'] = 'succeeded' if code == 0 else 'interrupted' if code == 130 or result.get('interrupted') else 'failed'
         rec['error'] = None if code == 0 else err or last_words(log) or f"petclassifier run exited with status {code}: see {log}"
-    if rec['status'] == 'succeeded' and not st:
+    if rec['status'] == 'succeeded' and not run_status:
         rec['status'] = 'failed'
         rec['error'] = (f"run folder {rec.get('run_dir') or '?'} did not arrive in {sweep_file(sweep, 'runs')}: "
                         "the runs folder must be a path every node shares")
-    if not st: rec['run_dir'] = None  # no run there (refused, cancelled, or written elsewhere)
-    m = artefact(run, 'metrics') if st else None
+    if not run_status: rec['run_dir'] = None  # no run there (refused, cancelled, or written elsewhere)
+    m = artefact(run, 'metrics') if run_status else None
     if m is not None and m.exists():
         rec['metrics'] = {k: v for k, v in read_json(m).items() if k in METRIC_KEYS}
     return rec

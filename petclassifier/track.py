@@ -95,16 +95,16 @@ def run_record(run # a run folder
               ) -> dict:
     "What MLflow gets from a run folder: name, status, params, metrics (name, value, step), tags and files."
     run = Path(run)
-    prm, st = read_json(artefact(run, 'params')), read_json(artefact(run, 'status'))
+    run_params, run_status = read_json(artefact(run, 'params')), read_json(artefact(run, 'status'))
     env, data = read_record(artefact(run, 'environment')), read_record(artefact(run, 'data'))
-    tags = {'petclassifier.status': st.get('status', 'unknown'), 'petclassifier.profile': prm.get('profile', '?'),
+    tags = {'petclassifier.status': run_status.get('status', 'unknown'), 'petclassifier.profile': run_params.get('profile', '?'),
             'petclassifier.run_folder': str(run.resolve())}
-    if (st.get('error') or {}).get('notebook'): tags['petclassifier.failed_notebook'] = st['error']['notebook']
+    if (run_status.get('error') or {}).get('notebook'): tags['petclassifier.failed_notebook'] = run_status['error']['notebook']
     if data.get('synthetic'): tags['petclassifier.synthetic_data'] = 'true'
     if env.get('git_commit'): tags['mlflow.source.git.commit'] = env['git_commit']
     files = [artefact(run, k) for k in RUN_FILES if k not in NOT_LOGGED and artefact(run, k).is_file()]
-    return dict(name=run.name, status=st.get('status', 'unknown'), tags=tags, files=files,
-                params={k: str(v) for k, v in prm.get('parameters', {}).items()},
+    return dict(name=run.name, status=run_status.get('status', 'unknown'), tags=tags, files=files,
+                params={k: str(v) for k, v in run_params.get('parameters', {}).items()},
                 metrics=history_metrics(run) + final_metrics(read_record(artefact(run, 'metrics'))))
 
 # %% ../nbs/13_track.ipynb #eb725b5e
