@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_report.ipynb #d100b31c
 from __future__ import annotations
-import base64, html, json
+import base64, html, json, math
 from pathlib import Path
 import pandas as pd
 import matplotlib
@@ -171,8 +171,9 @@ def model_card_blocks(r:dict, # output of `load_run`, for a succeeded run
 
 # %% ../nbs/06_report.ipynb #b2fc7bba
 def _fmt(v):
-    if isinstance(v, float): return f"{v:.4g}"
-    return '' if v is None else str(v)
+    "A value as the report's tables show it: floats to 4 significant digits, None and NaN as nothing."
+    if v is None or (isinstance(v, float) and math.isnan(v)): return ''
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 # %% ../nbs/06_report.ipynb #d605e6ba
 def reused_notebooks(run_status:dict # a run's status.json
@@ -251,6 +252,10 @@ def md_table(df:pd.DataFrame) -> str:
     return '\n'.join(lines)
 
 # %% ../nbs/06_report.ipynb #aa6aee28
+def _parts(item) -> list:
+    "An item of a 'ul' block as a list of parts: text (`**bold**` kept), or `('a', label, href)` for a link."
+    return [item] if isinstance(item, str) else list(item)
+
 def render_markdown(blocks:list) -> str:
     "Render report blocks as Markdown (figures as relative links), every text escaped with `md_escape`."
     out = []
@@ -258,7 +263,8 @@ def render_markdown(blocks:list) -> str:
         if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + md_escape(c))
         elif kind == 'p': out.append(md_inline(c))
         elif kind == 'alert': out.append(f"> **{md_escape(c)}**")
-        elif kind == 'ul': out.append('\n'.join(f"- {md_inline(x)}" for x in c))
+        elif kind == 'ul': out.append('\n'.join('- ' + ' '.join(md_inline(p) if isinstance(p, str) else f"[{md_escape(p[1])}]({p[2]})"
+                                                                for p in _parts(x)) for x in c))
         elif kind == 'table': out.append(md_table(c) if len(c) else '(none)')
         elif kind == 'img': out.append(f"![{md_escape(c.stem)}]({c.name})")
     return '\n\n'.join(out) + '\n'
@@ -274,12 +280,14 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
     def inline(s):
         parts = md_bold(s)
         return ''.join(f'<b>{p}</b>' if i % 2 else p for i, p in enumerate(parts))
+    link = lambda label, href: f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
     body = []
     for kind, c in blocks:
         if kind in ('h1', 'h2', 'h3'): body.append(f'<{kind}>{html.escape(c)}</{kind}>')
         elif kind == 'p': body.append(f'<p>{inline(c)}</p>')
         elif kind == 'alert': body.append(f'<div class="alert">{html.escape(c)}</div>')
-        elif kind == 'ul': body.append('<ul>' + ''.join(f'<li>{inline(x)}</li>' for x in c) + '</ul>')
+        elif kind == 'ul': body.append('<ul>' + ''.join('<li>' + ' '.join(inline(p) if isinstance(p, str) else link(*p[1:])
+                                                                            for p in _parts(x)) + '</li>' for x in c) + '</ul>')
         elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c) else '<p>(none)</p>')
         elif kind == 'img': body.append(_img_tag(c))
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

@@ -666,7 +666,7 @@ def _still_to_do(run_status:dict, run) -> list:
     return todo
 
 def resume_series(run, # run folder of a failed or interrupted run
-                  overrides:dict|None=None, # corrections for the notebooks still to run
+                  corrections:dict|None=None, # new values for the notebooks still to run (--set at a resume)
                   nb_dir=None, cell_timeout:int|None=CELL_TIMEOUT, quiet:bool=False, kernel:str=KERNEL,
                   with_tests:bool=False,
                   device:str|None=None): # where to train from here (None: where the run was started)
@@ -683,8 +683,8 @@ def resume_series(run, # run folder of a failed or interrupted run
         run_status, run_params = read_status(run), read_json(artefact(run, 'params'))
         start = SERIES.index(_still_to_do(run_status, run)[0])
         nb_params = notebook_params(nb_dir)
-        fixes = check_params(dict(overrides or {}), _defaults(nb_params))
-        resolved = {**run_params['parameters'], **fixes}
+        corrections = check_params(dict(corrections or {}), _defaults(nb_params))
+        resolved = {**run_params['parameters'], **corrections}
         per_nb = _per_notebook(resolved, nb_params)
         from petclassifier.reuse import notebook_keys, keep_succeeded_metrics
         keys = notebook_keys(resolved, per_nb, nb_dir or nbs_dir(), with_tests, device, kernel)
@@ -692,7 +692,7 @@ def resume_series(run, # run folder of a failed or interrupted run
         nb_folder = artefact(run, 'notebooks')
         for nb in SERIES[start:]:
             if (nb_folder/f'{nb}.ipynb').exists(): (nb_folder/f'{nb}.ipynb').rename(next_attempt(nb_folder, nb))
-        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], overrides=fixes, device=device))
+        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], corrections=corrections, device=device))
         run_params['parameters'], run_params['per_notebook'] = resolved, per_nb
         write_json(artefact(run, 'params'), run_params)
         run_status.update(error=None, finished=None, pid=os.getpid())

@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_sweep.ipynb #3f29e8ed
 from __future__ import annotations
-import os, sys, html, math, time, signal, socket, itertools, statistics, subprocess
+import os, sys, math, time, signal, socket, itertools, statistics, subprocess
 from pathlib import Path
 from .core import *
 from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc, absolute_data_path
@@ -15,7 +15,8 @@ from contextlib import contextmanager
 __all__ = ['SWEEP_FILES', 'SEED', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
            'parallelism', 'run_command', 'last_words', 'run_task', 'finish_record', 'save_status', 'load_sweep',
            'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line', 'schedule', 'ray_session',
-           'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_report', 'start_sweep', 'plan_resume', 'resume_sweep']
+           'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_blocks', 'sweep_report', 'start_sweep', 'plan_resume',
+           'resume_sweep']
 
 # %% ../nbs/14_sweep.ipynb #5492e3d5
 SWEEP_FILES = dict(definition='sweep.json', status='sweep-status.json', runs='runs', logs='logs',
@@ -439,46 +440,36 @@ def plot_sweep(runs:list # run records
     return fig
 
 # %% ../nbs/14_sweep.ipynb #bf64c33e
-def _fmt(v): return '' if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}" if isinstance(v, float) else str(v)
+def _run_item(r:dict) -> list:
+    "A run of the sweep as an item of a report list: id, configuration, seed, state, time, a link to its report, its error."
+    text = (f"{r['id']} {config_label(r['config'])} seed {r['seed']}: **{r['status']}**"
+            + (f" ({r['seconds']:.0f} s)" if r.get('seconds') else ''))
+    link = [('a', 'report', f"{r['run_dir']}/{RUN_FILES['report_html'].name}")] if r.get('run_dir') else []
+    return [text, *link, *([r['error']] if r['error'] else [])]
+
+def sweep_blocks(sweep, # the sweep folder
+                 definition:dict, # `sweep.json`
+                 runs:list) -> list: # run records
+    "The sweep's report as `06_report`'s blocks: what ran, a banner when runs failed, the configurations, the plot, the runs."
+    bad = [r for r in runs if r['status'] != 'succeeded']
+    blocks = [('h1', f"petclassifier sweep {Path(sweep).name}"),
+              ('p', f"Profile **{definition['profile']}**, grid {definition['grid'] or '{}'}, seeds {definition['seeds']}, "
+                    f"fixed {definition['sets'] or '{}'}; {len(runs) - len(bad)} of {len(runs)} runs succeeded.")]
+    if bad: blocks.append(('alert', f"{len(bad)} run(s) did not succeed; rerun them with: petclassifier sweep --resume {sweep}"))
+    return blocks + [('h2', 'Configurations'), ('table', sweep_table(runs)), ('img', sweep_file(sweep, 'plot')),
+                     ('h2', 'Runs'), ('ul', [_run_item(r) for r in runs])]
 
 def sweep_report(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list): # run records
-    "Write sweep.md, sweep.html and sweep.png into `sweep`; returns the paths of the .md and the .html."
-    table = sweep_table(runs)
-    save_figure(plot_sweep(runs), sweep_file(sweep, 'plot'))
-    import matplotlib.pyplot as plt; plt.close('all')
-    title = f"petclassifier sweep {Path(sweep).name}"
-    head = (f"Profile **{definition['profile']}**, grid {definition['grid'] or '{}'}, seeds {definition['seeds']}, "
-            f"fixed {definition['sets'] or '{}'}; {sum(r['status'] == 'succeeded' for r in runs)} of {len(runs)} runs succeeded.")
-    bad = [r for r in runs if r['status'] != 'succeeded']
-    link = lambda r: f"{r['run_dir']}/{RUN_FILES['report_html'].name}" if r.get('run_dir') else None
-    md = [f"# {title}", head]
-    if bad: md.append('> **' + f"{len(bad)} run(s) did not succeed; rerun them with: petclassifier sweep --resume {sweep}" + '**')
-    rows = ['| ' + ' | '.join(table.columns) + ' |', '|' + '---|' * len(table.columns)]
-    rows += ['| ' + ' | '.join(_fmt(v) for v in row) + ' |' for row in table.itertuples(index=False)]
-    md += ['## Configurations', '\n'.join(rows), f"![sweep]({SWEEP_FILES['plot']})", '## Runs']
-    md.append('\n'.join(f"- {r['id']} {config_label(r['config'])} seed {r['seed']}: **{r['status']}**"
-                        + (f" ({r['seconds']:.0f} s)" if r.get('seconds') else '') + (f" [report]({link(r)})" if link(r) else '')
-                        + (f" {r['error']}" if r['error'] else '') for r in runs))
-    e = html.escape
-    cells = lambda row, tag: ''.join(f"<{tag}>{e(_fmt(v))}</{tag}>" for v in row)
-    rows = ''.join(f"<tr>{cells(row, 'td')}</tr>" for row in table.itertuples(index=False))
-    items = ''.join(f"<li>{e(r['id'])} {e(config_label(r['config']))} seed {r['seed']}: <b>{e(r['status'])}</b>"
-                    + (f" ({r['seconds']:.0f} s)" if r.get('seconds') else '')
-                    + (f' <a href="{e(link(r))}">report</a>' if link(r) else '') + (f" {e(r['error'])}" if r['error'] else '')
-                    + '</li>' for r in runs)
-    import base64
-    img = base64.b64encode(sweep_file(sweep, 'plot').read_bytes()).decode()
-    alert = (f'<div class="alert">{len(bad)} run(s) did not succeed; rerun them with: petclassifier sweep --resume {e(str(sweep))}</div>'
-             if bad else '')
-    page = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{e(title)}</title><style>{page_css(1100)}</style></head><body>\n'
-            f"<h1>{e(title)}</h1><p>{e(head).replace('**', '')}</p>{alert}<h2>Configurations</h2>"
-            f"<table><tr>{cells(table.columns, 'th')}</tr>{rows}</table>"
-            f'<img alt="sweep" src="data:image/png;base64,{img}"><h2>Runs</h2><ul>{items}</ul>\n</body></html>\n')
+    "Write sweep.png, then sweep.md and sweep.html from `sweep_blocks` with the run report's renderers; returns the .md and .html paths."
+    from petclassifier.report import render_markdown, render_html  # pandas and matplotlib: only for the report
+    import matplotlib.pyplot as plt
+    save_figure(plot_sweep(runs), sweep_file(sweep, 'plot')); plt.close('all')
+    blocks = sweep_blocks(sweep, definition, runs)
     md_p, html_p = sweep_file(sweep, 'report_md'), sweep_file(sweep, 'report_html')
-    atomic_write(md_p, lambda tmp: tmp.write_text('\n\n'.join(md) + '\n'))
-    atomic_write(html_p, lambda tmp: tmp.write_text(page))
+    atomic_write(md_p, lambda tmp: tmp.write_text(render_markdown(blocks)))
+    atomic_write(html_p, lambda tmp: tmp.write_text(render_html(blocks, blocks[0][1])))
     return md_p, html_p
 
 # %% ../nbs/14_sweep.ipynb #10edd32f
@@ -508,28 +499,28 @@ def start_sweep(profile:str, # a key of `PROFILES`
 # %% ../nbs/14_sweep.ipynb #4be47c25
 def plan_resume(definition:dict, # `sweep.json`
                 runs:list, # run records
-                fixes:dict|None=None, # corrections for the reruns
+                corrections:dict|None=None, # new values for the reruns (--set at a resume)
                 nb_params:dict|None=None): # `notebook_params()`, computed when None
     "The records to rerun, corrections validated and attached; raises `PetError` when there is nothing to do."
-    fixes = dict(fixes or {})
-    fixed = sorted(set(fixes) & {*definition['grid'], SEED})
+    corrections = dict(corrections or {})
+    fixed = sorted(set(corrections) & {*definition['grid'], SEED})
     if fixed: raise PetError(f"{', '.join(fixed)} is varied by the sweep and cannot be corrected: start a new sweep instead")
     todo = [r for r in runs if r['status'] != 'succeeded']
     if not todo: raise PetError("every run of this sweep succeeded: nothing to resume (start a new sweep instead)")
     nb_params = nb_params or notebook_params()
     for r in todo:  # all checked before any record changes
-        try: resolve_params(definition['profile'], {**r['overrides'], **r.get('corrections', {}), **fixes}, nb_params)
+        try: resolve_params(definition['profile'], {**r['overrides'], **r.get('corrections', {}), **corrections}, nb_params)
         except PetError as e: raise PetError(f"run {r['id']} ({config_label(r['config'])}, seed {r['seed']}): {e}") from None
     for r in todo:
-        corr = {**r.get('corrections', {}), **fixes}
+        both = {**r.get('corrections', {}), **corrections}  # an earlier resume's corrections, then this one's
         if r['status'] != 'pending':
             r['attempts'].append({k: r.get(k) for k in ('status', 'run_dir', 'error', 'seconds', 'metrics')})
-        r.update(corrections=corr, status='pending', error=None, metrics={})
+        r.update(corrections=both, status='pending', error=None, metrics={})
     return todo
 
 # %% ../nbs/14_sweep.ipynb #e1251479
 def resume_sweep(sweep, # a sweep folder
-                 fixes:dict|None=None, # corrections for the reruns (--set)
+                 corrections:dict|None=None, # new values for the reruns (--set)
                  address:str|None=None, # Ray cluster address; None: a local instance
                  say=print, **parallel): # `cpus_per_run`, `gpus_per_run`, `max_parallel`
     "Rerun the runs of `sweep` that failed, were interrupted or never ran; returns `(sweep folder, run records)`."
@@ -540,8 +531,8 @@ def resume_sweep(sweep, # a sweep folder
     load_sweep(sweep)  # a folder that is no sweep gets no lock file
     with folder_lock(sweep_file(sweep, 'lock')):  # refused while another process works in `sweep`
         definition, runs = load_sweep(sweep)
-        todo = plan_resume(definition, runs, fixes)
-        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo], corrections=dict(fixes or {})))
+        todo = plan_resume(definition, runs, corrections)
+        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo], corrections=dict(corrections or {})))
         write_json(sweep_file(sweep, 'definition'), definition)
         save_status(sweep, runs)
         say(f"resuming sweep {sweep}: {len(todo)} of {len(runs)} run(s) to do")
