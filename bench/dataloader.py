@@ -14,7 +14,7 @@ from pathlib import Path
 warnings.filterwarnings('ignore')
 from fastai.vision.all import *
 from petclassifier.data import pet_dls, check_images
-from petclassifier.run import PROFILES
+from petclassifier.params import PROFILES
 
 def imgs_per_s(dls, n_batches):
     "Images per second over `n_batches` training batches, after one warm-up batch."

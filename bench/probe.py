@@ -37,7 +37,7 @@ def main():
     ap.add_argument('--item-size', type=int, default=None, help="size of the item-level resize (default: the profile's, scaled like size)")
     ap.add_argument('--out', default=None, help="folder to write probe-<arch>-<size>.json into (e.g. a bench/quality.py --runs-dir)")
     a = ap.parse_args()
-    from petclassifier.run import PROFILES
+    from petclassifier.params import PROFILES
     if a.profile not in PROFILES: sys.exit(f"error: unknown profile {a.profile!r}: use one of {', '.join(PROFILES)}")
     if not Path(a.data).is_dir(): sys.exit(f"error: data folder {a.data} does not exist: pass --data DIR or set PETCLASSIFIER_SAMPLE")
     t0 = time.time()

@@ -26,7 +26,8 @@ PROFILES. Prints name=value lines, ending with error_ratio=improved/tutorial.
 import argparse, os, statistics, sys, tempfile
 from pathlib import Path
 from petclassifier.core import PetError, artefact, read_json
-from petclassifier.run import PROFILES, Interrupted, parse_value
+from petclassifier.params import PROFILES, parse_value
+from petclassifier.run import Interrupted
 from petclassifier.sweep import start_sweep
 
 def parse_recipe(spec:str) -> tuple:

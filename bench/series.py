@@ -11,7 +11,7 @@ The reuse workload prints reuse_ratio=b/a: the wall time of the rerun (only 04_i
 import argparse, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
 
-from petclassifier.run import PROFILES
+from petclassifier.params import PROFILES
 
 # workload -> (profile, overrides): the tutorial profile with the ImageNet weights that exist offline
 WORKLOADS = dict(smoke=('smoke', {}), tutorial=('tutorial', dict(arch='efficientnet_lite0')), reuse=('smoke', {}))

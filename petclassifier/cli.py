@@ -7,6 +7,7 @@ from __future__ import annotations
 import os, sys, json, atexit, argparse, traceback, warnings
 from pathlib import Path
 from .core import *
+from .params import *
 from .run import *
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST  # light: no torch, fastai or pandas
 from .track import *  # light: MLflow itself is imported only when a run is tracked

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv, math, statistics
 from pathlib import Path
 from .core import *
-from .run import SERIES, is_run_dir
+from .params import SERIES
+from .run import is_run_dir
 from .diff import default_diff_path
 
 # %% auto #0

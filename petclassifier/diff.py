@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 from itertools import zip_longest
 from pathlib import Path
 from .core import *
-from .run import SERIES, is_run_dir
+from .params import SERIES
+from .run import is_run_dir
 
 # %% auto #0
 __all__ = ['RTOL', 'TOKEN', 'DIFF_CSS', 'GENERATOR', 'align_cells', 'html_text', 'cell_outputs', 'shape', 'close', 'line_kind',

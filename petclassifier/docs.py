@@ -7,7 +7,8 @@ from __future__ import annotations
 import os, json, time, shutil, inspect, importlib, tempfile
 from pathlib import Path
 from .core import *
-from .run import SERIES, is_run_dir
+from .params import SERIES
+from .run import is_run_dir
 
 # %% auto #0
 __all__ = ['SITE_STAMP', 'API_MODULES', 'run_notebooks', 'check_out_dir', 'notebook_title', 'api_entry', 'api_page', 'index_page',

@@ -41,7 +41,7 @@ _RENDERING = None  # the project `render_readme` is rendering: the tables' defau
 
 def _root(root=None) -> Path:
     "`root`, else the project being rendered, else the checkout petclassifier runs from."
-    from petclassifier.run import project_root
+    from petclassifier.params import project_root
     return Path(root or _RENDERING or project_root())
 
 def readme_paths(root # the project's folder
@@ -53,7 +53,7 @@ def readme_paths(root # the project's folder
 # %% ../nbs/11_readme.ipynb #39dac9cd
 def _links(settings:dict, nb:str) -> str:
     "Where notebook `nb` (a file name in nbs/) opens: executed on the docs site (lessons), and to run on Colab and Kaggle."
-    from petclassifier.run import SERIES
+    from petclassifier.params import SERIES
     repo = settings.get('git_url', '').rstrip('/').removeprefix('https://github.com/')
     path = f"{repo}/blob/{settings.get('branch', 'main')}/{settings.get('nbs_path', 'nbs')}/{nb}"
     links = [f"[Colab](https://colab.research.google.com/github/{path})", f"[Kaggle](https://kaggle.com/kernels/welcome?src=https://github.com/{path})"]
@@ -89,13 +89,13 @@ def notebooks_table(root=None # the project's folder; default: the one being ren
 # %% ../nbs/11_readme.ipynb #59eae65f
 def _value(v) -> str: return f"`{v!r}`"
 
-def profiles_table(profiles:dict|None=None, # name -> settings; default `petclassifier.run.PROFILES`
+def profiles_table(profiles:dict|None=None, # name -> settings; default `petclassifier.params.PROFILES`
                    nb_params:dict|None=None # notebook -> parameter -> default; default: the project's notebooks
                   ) -> MarkdownText:
     "Table of every series parameter: the notebooks' default and the value under each profile (bold: set by it)."
-    import petclassifier.run as run
-    profiles = run.PROFILES if profiles is None else profiles
-    nb_params = run.notebook_params(readme_paths(_root())[0].parent) if nb_params is None else nb_params
+    import petclassifier.params as params
+    profiles = params.PROFILES if profiles is None else profiles
+    nb_params = params.notebook_params(readme_paths(_root())[0].parent) if nb_params is None else nb_params
     where = {}
     for nb, ps in nb_params.items():
         for k, v in ps.items():

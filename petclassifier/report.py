@@ -10,7 +10,8 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 from .core import *
-from .run import SERIES, is_run_dir
+from .params import SERIES
+from .run import is_run_dir
 
 # %% auto #0
 __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os, re, json, time, shutil, hashlib, importlib.util
 from pathlib import Path
 from .core import *
-from .run import SERIES, read_status, write_status, is_run_dir, folder_listing, now_utc, _load_for_run
+from .params import SERIES, folder_listing
+from .run import read_status, write_status, is_run_dir, now_utc, _load_for_run
 
 # %% auto #0
 __all__ = ['RUNNER_OWN', 'TEXT_SUFFIXES', 'run_files', 'file_sha', 'changed_files', 'metric_changes', 'snapshot', 'written',
@@ -118,7 +119,8 @@ def environment_identity(device:str='auto', # what the run asked for: 'auto', 'c
                         ) -> dict:
     "What the notebooks run on: the lock's hash, a hash of every installed distribution, Python, kernel and device."
     import platform, torch
-    from petclassifier.run import project_root, installed_distributions, LOCK
+    from petclassifier.params import project_root
+    from petclassifier.run import installed_distributions, LOCK
     lock = project_root()/LOCK
     dists = json.dumps(installed_distributions(), sort_keys=True).encode()
     return dict(lock=file_sha(lock) if lock.is_file() else None, distributions=hashlib.sha256(dists).hexdigest(),

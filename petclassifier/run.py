@@ -9,137 +9,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
+from .params import *
+from .params import _defaults, _per_notebook
 
 # %% auto #0
-__all__ = ['SERIES', 'VALLEY', 'SMALL_DATA', 'PROFILES', 'LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT',
-           'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'project_root', 'nbs_dir', 'notebook_params', 'parse_value',
-           'absolute_data_path', 'check_params', 'resolve_params', 'folder_listing', 'preflight', 'now_utc', 'run_stem',
-           'new_run_dir', 'claim_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins',
+__all__ = ['LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT', 'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'now_utc',
+           'run_stem', 'new_run_dir', 'claim_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins',
            'installed_distributions', 'lock_differences', 'environment_info', 'error_line', 'RunFailure',
            'check_kernel', 'check_device', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts',
            'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'RunStatus', 'execute_series',
            'run_series', 'next_attempt', 'resume_series']
-
-# %% ../nbs/05_run.ipynb #e556c1d7
-SERIES = ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret']
-
-VALLEY = dict(lr_lo=None, lr_hi=None)  # the fine-tuning range from the finder's valley (02_lr_find's rule)
-# the head as a linear probe on features computed once, batch norm kept as ImageNet left it (01_fit_head)
-SMALL_DATA = dict(linear_head=True, freeze_bn=True, probe_epochs=50, epochs_head=0)
-PROFILES = dict(
-    tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64, epochs_head=4,
-                  num_it=100, **TUTORIAL_LR, epochs_finetune=4, precision='fp32'),
-    smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-               num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, allow_synthetic=True),
-    improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-                  num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, tta=True),
-    tiny=dict(arch='resnet18', pretrained=False, fast_data=True, item_size=48, size=32, bs=8, epochs_head=1, num_it=10,
-              **VALLEY, epochs_finetune=1, allow_synthetic=True, k=4, figsize=6, num_workers=0),
-)
-
-def project_root() -> Path:
-    "The checkout this package is installed from (the folder above the `petclassifier` package)."
-    import petclassifier
-    return Path(petclassifier.__file__).resolve().parent.parent
-
-# %% ../nbs/05_run.ipynb #31267b9e
-def nbs_dir() -> Path:
-    "Folder holding the series' notebooks: $PETCLASSIFIER_NBS, else `nbs/` of the checkout this package runs from."
-    p = Path(os.getenv('PETCLASSIFIER_NBS') or project_root()/'nbs')
-    missing = [nb for nb in SERIES if not (p/f'{nb}.ipynb').exists()]
-    if missing:
-        raise PetError(f"the notebooks {', '.join(missing)} are not in {p}: install petclassifier from a clone "
-                       "(pip install -e .) or set PETCLASSIFIER_NBS to the clone's nbs folder")
-    return p
-
-# %% ../nbs/05_run.ipynb #35ef665f
-def notebook_params(nb_dir=None # folder of the notebooks; default `nbs_dir()`
-                   ) -> dict:
-    "For each notebook of the series, its parameters and their default values."
-    from papermill import inspect_notebook
-    nb_dir = Path(nb_dir or nbs_dir())
-    out = {}
-    for nb in SERIES:
-        ps = inspect_notebook(str(nb_dir/f'{nb}.ipynb'))
-        out[nb] = {k: ast.literal_eval(v['default']) for k, v in ps.items()}
-    return out
-
-# %% ../nbs/05_run.ipynb #f3f4d5d4
-def parse_value(text:str # a value as typed on the command line
-               ):
-    "The Python literal that `text` spells, or `text` itself as a string: never evaluated as code."
-    try: return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError): return text
-
-# %% ../nbs/05_run.ipynb #a15e22ba
-def absolute_data_path(params:dict, # parameters, or overrides, of a run
-                       env:bool=False # also a relative `$PETCLASSIFIER_DATA` standing in for a missing `data_path`
-                      ) -> dict:
-    "`params` with `data_path` absolute where it is relative: the kernels run in the run folder, not here."
-    p, var = dict(params), os.getenv('PETCLASSIFIER_DATA') if env else None
-    v = p.get('data_path') or (var if var and not os.path.isabs(os.path.expanduser(var)) else None)
-    if isinstance(v, str) and v: p['data_path'] = os.path.abspath(os.path.expanduser(v))
-    return p
-
-# %% ../nbs/05_run.ipynb #8a303362
-def check_params(params:dict, # name -> value, to check
-                 known:dict): # name -> default, all parameters of the series
-    "Raise a `PetError` for an unknown name, a wrong type or an out-of-range value; returns `params`."
-    for name, v in params.items():
-        if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ''
-            raise PetError(f"unknown parameter {name!r}{hint}: known parameters are {', '.join(sorted(known))}")
-        check_value(name, v, None if known[name] is None else type(known[name]))
-    check_lr_order(params.get('lr_lo'), params.get('lr_hi'))
-    return absolute_data_path(params)  # every override passes here: runs, resumes and sweeps
-
-# %% ../nbs/05_run.ipynb #3ec128dd
-def resolve_params(profile:str='smoke', # a key of `PROFILES`
-                   overrides:dict|None=None, # name -> value, from --data and --set
-                   nb_params:dict|None=None): # output of `notebook_params` (computed when None)
-    "The resolved parameters of a run, and the parameters for each notebook."
-    if profile not in PROFILES:
-        raise PetError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
-    nb_params = nb_params or notebook_params()
-    known = _defaults(nb_params)
-    resolved = absolute_data_path({**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)}, env=True)
-    return resolved, _per_notebook(resolved, nb_params)
-
-# %% ../nbs/05_run.ipynb #538ed60c
-def _defaults(nb_params:dict) -> dict:
-    "Every parameter of the series (but the run folder) with its default."
-    return {k: v for ps in nb_params.values() for k, v in ps.items() if k != 'run_dir'}
-
-# %% ../nbs/05_run.ipynb #77437105
-def _per_notebook(resolved:dict, nb_params:dict) -> dict:
-    "For each notebook, the resolved values of the parameters it declares."
-    return {nb: {k: resolved[k] for k in ps if k != 'run_dir'} for nb, ps in nb_params.items()}
-
-# %% ../nbs/05_run.ipynb #8369e694
-_checked_folders = {}  # image folder -> `folder_listing` when it passed `check_images` in this process
-
-def folder_listing(folder) -> str:
-    "A SHA-256 of every file's path, size and modification time under `folder`: it changes when any file does."
-    def seen(p):  # through links, as the image checks read them; a broken link is a file too
-        try: s = os.stat(p)
-        except OSError: return (p, -1, -1)
-        return (p, s.st_size, s.st_mtime_ns)
-    files = sorted(seen(os.path.join(d, f)) for d, _, fs in os.walk(folder, followlinks=True) for f in fs)
-    return hashlib.sha256(repr(files).encode()).hexdigest()
-
-def preflight(params:dict # resolved parameters of a run
-             ):
-    "Checks of a run's parameters and data before any notebook starts; raises `PetError`."
-    from petclassifier.data import find_data, check_images
-    from petclassifier.learner import resolve_arch
-    if params.get('data_path'):
-        folder = find_data(params['data_path'])
-        seen = folder_listing(folder)
-        if _checked_folders.get(folder.resolve()) != seen:  # checked again when a file was added, changed or removed
-            check_images(folder)
-            _checked_folders[folder.resolve()] = seen
-    resolve_arch(params['arch'])
 
 # %% ../nbs/05_run.ipynb #044bb6f8
 def now_utc() -> str: return datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')

@@ -7,7 +7,8 @@ from __future__ import annotations
 import os, sys, math, time, signal, socket, itertools, statistics, subprocess
 from pathlib import Path
 from .core import *
-from .run import notebook_params, parse_value, resolve_params, preflight, new_run_dir, now_utc, absolute_data_path
+from .params import notebook_params, parse_value, resolve_params, preflight, absolute_data_path
+from .run import new_run_dir, now_utc
 from .run import is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT, run_stem, error_line
 from contextlib import contextmanager
 

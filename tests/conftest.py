@@ -129,7 +129,7 @@ def reused(tiny, second_run, tmp_path_factory):
     edited (in a copy of the notebooks), each into a runs folder of its own."""
     import shutil, hashlib
     from helpers import cli, run_folders
-    from petclassifier.run import nbs_dir
+    from petclassifier.params import nbs_dir
     base, old = tmp_path_factory.mktemp('reuse'), second_run['run']
     sums = lambda run: {p.relative_to(run).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(run.rglob('*')) if p.is_file()}
     before = sums(old)

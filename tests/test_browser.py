@@ -7,7 +7,7 @@ import pytest
 from conftest import ROOT, sample_dir
 from helpers import free_port, start_server, wait_for_http, stop_server, main_in_process
 from petclassifier.data import make_synthetic_pets
-from petclassifier.run import PROFILES, notebook_params
+from petclassifier.params import PROFILES, notebook_params
 
 def _chromium():
     for p in [os.getenv('PETCLASSIFIER_CHROMIUM'), shutil.which('chromium'), shutil.which('chromium-browser'), '/usr/bin/chromium']:

@@ -2,7 +2,7 @@
 import contextlib, io, json, subprocess, sys
 import pytest
 from petclassifier.core import artefact, write_json, atomic_write
-from petclassifier.run import SERIES
+from petclassifier.params import SERIES
 from petclassifier.cli import main
 from helpers import cli
 

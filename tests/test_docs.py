@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 from petclassifier.core import METRIC_KEYS, artefact
 from petclassifier.docs import SITE_STAMP
-from petclassifier.run import SERIES
+from petclassifier.params import SERIES
 from helpers import cli
 
 class _Refs(HTMLParser):

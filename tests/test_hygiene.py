@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 from configparser import ConfigParser
 from conftest import ROOT
-from petclassifier.run import SERIES, _load_for_run
+from petclassifier.params import SERIES
+from petclassifier.run import _load_for_run
 
 NBS = sorted((ROOT/'nbs').glob('*.ipynb'))
 BIN = Path(sys.executable).parent
@@ -142,11 +143,11 @@ def test_readme_is_generated():
     assert (ROOT/'README.md').read_text() == render_readme(ROOT), f"README.md is stale: run {REGENERATE} and commit it"
 
 def test_a_changed_profile_makes_the_readme_stale(monkeypatch):
-    import petclassifier.run as run
+    import petclassifier.params as params
     from petclassifier.readme import render_readme
     committed = (ROOT/'README.md').read_text()
-    changed = {**run.PROFILES['smoke'], 'bs': run.PROFILES['smoke']['bs'] + 1}
-    monkeypatch.setitem(run.PROFILES, 'smoke', changed)
+    changed = {**params.PROFILES['smoke'], 'bs': params.PROFILES['smoke']['bs'] + 1}
+    monkeypatch.setitem(params.PROFILES, 'smoke', changed)
     assert render_readme(ROOT) != committed
 
 def test_a_changed_run_file_makes_the_readme_stale(monkeypatch):

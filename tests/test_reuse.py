@@ -4,7 +4,7 @@ runner tests' second tiny run (images generated inside its folder); the new runs
 import json
 import pytest
 from petclassifier.core import RUN_FILES
-from petclassifier.run import SERIES, nbs_dir, resolve_params
+from petclassifier.params import SERIES, nbs_dir, resolve_params
 from petclassifier.report import run_history
 from petclassifier.reuse import notebook_keys, plan_reuse, file_sha
 from helpers import cli, status, main_in_process

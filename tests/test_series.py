@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from petclassifier.core import RUN_FILES
-from petclassifier.run import PROFILES
+from petclassifier.params import PROFILES
 from helpers import cli, main_in_process, run_folders, status, assert_png_real
 
 def test_every_artefact(chain):

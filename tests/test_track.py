@@ -7,7 +7,8 @@ from mlflow.tracking import MlflowClient
 import petclassifier.cli as pcli
 from petclassifier.core import artefact, write_json, update_metrics
 from petclassifier.data import make_synthetic_pets
-from petclassifier.run import SERIES, RunFailure
+from petclassifier.params import SERIES
+from petclassifier.run import RunFailure
 from petclassifier.track import INSTALL_HINT, TRACKING_ENV, DEFAULT_EXPERIMENT, default_tracking_uri, log_run
 from helpers import cli, run_folders
 
