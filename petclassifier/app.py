@@ -40,21 +40,25 @@ def check_exported(folder, # a run folder, or any folder holding an export
 def classify(clf, # an `OnnxClassifier`
              image, # the photo's file, as Gradio hands it over (None when the photo was removed)
              top:int=TOP) -> tuple:
-    "What the app shows for a photo: `{breed: probability}` for the `top` best breeds, and a line on the species."
+    ("What the app shows for a photo: `{breed: probability}` for the `top` best breeds, and a line on the "
+     "species.")
     if image is None: return None, ''
     try: p = clf.probs([image])[0]
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):  # what Pillow raises for a file it cannot read
+    # what Pillow raises for a file it cannot read
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise PetError(NOT_AN_IMAGE.format(name=Path(image).name)) from None
     labels, species = clf.meta['labels'], clf.meta['species']
     rec = top_record(image, p, labels, top)
     kind = species[labels.index(rec['breed'])]
     share = sum(float(q) for q, s in zip(p, species) if s == kind)
-    return dict(rec['top']), (f"**{kind.capitalize()}** ({share:.0%} of the probability is on {kind} breeds). "
-                              f"Most likely breed: {rec['breed'].replace('_', ' ')} ({rec['probability']:.0%}).")
+    return dict(rec['top']), (f"**{kind.capitalize()}** ({share:.0%} of the probability is on {kind} "
+                              f"breeds). Most likely breed: {rec['breed'].replace('_', ' ')} "
+                              f"({rec['probability']:.0%}).")
 
 # %% ../nbs/16_app.ipynb #5758d6e8
 APP_FILES = dict(app='app.py', requirements='requirements.txt', readme='README.md', examples='examples',
-                 card=RUN_FILES['model_card'].name, metrics=RUN_FILES['metrics'].name, **INFERENCE_FILES)  # a bundle's files
+                 # a bundle's files
+                 card=RUN_FILES['model_card'].name, metrics=RUN_FILES['metrics'].name, **INFERENCE_FILES)
 
 def app_examples(folder, # the folder of the export
                  meta:dict) -> list: # its inference.json
@@ -65,10 +69,11 @@ def _about(meta:dict, metrics:dict, card:Path) -> str:
     "The text above the app: what it tells apart, how often its run was wrong, and where its model card is."
     n, err = meta['parity']['images'], metrics.get('final_error_rate')
     lines = ["# Which pet breed is it?",
-             f"Drop or pick a photo of a cat or a dog: the model tells apart the {len(meta['labels'])} breeds of its training "
-             f"data (run `{Path(meta.get('run', '?')).name}`)."]
+             f"Drop or pick a photo of a cat or a dog: the model tells apart the {len(meta['labels'])} "
+             f"breeds of its training data (run `{Path(meta.get('run', '?')).name}`)."]
     if err is not None: lines.append(f"It was wrong on {err:.1%} of the {n} validation photos of its run.")
-    if card.is_file(): lines.append(f"How it was trained and validated: [the model card](gradio_api/file={quote(str(card))}).")
+    if card.is_file(): lines.append(f"How it was trained and validated: [the model "
+                                    f"card](gradio_api/file={quote(str(card))}).")
     return '\n\n'.join(lines)
 
 def photo_input(gr): # the gradio module
@@ -78,7 +83,8 @@ def photo_input(gr): # the gradio module
     def preprocess(payload):
         try: return opens(payload)
         except Exception:
-            name = Path(getattr(payload, 'orig_name', None) or getattr(payload, 'path', None) or 'the file').name
+            name = Path(getattr(payload, 'orig_name', None) or getattr(payload, 'path', None)
+                        or 'the file').name
             raise gr.Error(NOT_AN_IMAGE.format(name=name)) from None
     photo.preprocess = preprocess  # this component's own, not a subclass (Gradio writes stub files for those)
     return photo
@@ -99,14 +105,16 @@ def build_app(folder): # a run folder or a bundle: the export, and metrics.json 
                 species = gr.Markdown(elem_id='species')
                 breeds = gr.Label(num_top_classes=TOP, label=f'Top {TOP} breeds', elem_id='breeds')
         examples = app_examples(folder, clf.meta)
-        if examples: gr.Examples([str(p) for p in examples], inputs=image, label="Photos from the run's validation set")
+        if examples: gr.Examples([str(p) for p in examples], inputs=image,
+                                 label="Photos from the run's validation set")
         if card.is_file():
             with gr.Accordion('Model card', open=False): gr.Markdown(card.read_text())
         image.change(answer, image, [breeds, species], api_name='classify')
     return demo
 
 # %% ../nbs/16_app.ipynb #0559243c
-SYSTEM_FONTS = dict(font=['ui-sans-serif', 'system-ui', 'sans-serif'], font_mono=['ui-monospace', 'monospace'])
+SYSTEM_FONTS = dict(font=['ui-sans-serif', 'system-ui', 'sans-serif'],
+                    font_mono=['ui-monospace', 'monospace'])
 MAX_UPLOAD = '25mb'  # the largest photo the page takes (Gradio refuses larger uploads with a message)
 
 def serve(folder, # a run folder or a bundle
@@ -117,11 +125,13 @@ def serve(folder, # a run folder or a bundle
     demo, gr = build_app(folder), require_gradio()
     folder = Path(folder).resolve()
     files = [folder/APP_FILES['card'], *app_examples(folder, read_json(folder/INFERENCE_FILES['meta']))]
-    try: return demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block, quiet=not block,
+    try: return demo.launch(server_name=host, server_port=port, prevent_thread_lock=not block,
+                            quiet=not block,
                             allowed_paths=[str(f) for f in files], theme=gr.themes.Default(**SYSTEM_FONTS),
                             max_file_size=MAX_UPLOAD)
     except OSError as e:
-        raise PetError(f"the app cannot listen on {host or '127.0.0.1'}:{port or 7860} ({e}): pick another --port") from None
+        raise PetError(f"the app cannot listen on {host or '127.0.0.1'}:{port or 7860} ({e}): pick another "
+                       f"--port") from None
 
 # %% ../nbs/16_app.ipynb #201ce7c3
 _PRELUDE = '''"""A web app on an exported pet-breed classifier: written by petclassifier {version} (petclassifier app RUN --bundle DIR)."""
@@ -148,13 +158,15 @@ if __name__ == '__main__':
     serve(Path(__file__).resolve().parent, host=None)
 '''
 _CONSTANTS = dict(INFERENCE_FILES=INFERENCE_FILES, APP_FILES=APP_FILES, TOP=TOP, SYSTEM_FONTS=SYSTEM_FONTS,
-                  MAX_UPLOAD=MAX_UPLOAD, NOT_AN_IMAGE=NOT_AN_IMAGE, APP_INSTALL='pip install -r requirements.txt')
+                  MAX_UPLOAD=MAX_UPLOAD, NOT_AN_IMAGE=NOT_AN_IMAGE,
+                  APP_INSTALL='pip install -r requirements.txt')
 
 def app_source() -> str:
     "The bundle's app.py: a prelude, the constants, then the source of every function the app runs."
     from petclassifier import __version__
     parts = [_PRELUDE.format(version=__version__), *(f"{k} = {v!r}\n" for k, v in _CONSTANTS.items())]
-    parts += [inspect.getsource(o) for o in (load_item, onnx_probs, top_record, OnnxClassifier, require_gradio, check_exported,
+    parts += [inspect.getsource(o)
+              for o in (load_item, onnx_probs, top_record, OnnxClassifier, require_gradio, check_exported,
                                              classify, app_examples, _about, photo_input, build_app, serve)]
     return '\n'.join(parts) + _MAIN
 
@@ -189,14 +201,17 @@ As a Hugging Face Space: create a Space with the Gradio SDK and push these files
 def write_bundle(run, # a run folder (or any folder) holding an export
                  dest) -> Path: # a new or empty folder
     "Write a self-contained app folder for the export in `run`; returns the folder."
-    run, dest = check_exported(run), Path(dest).resolve()  # resolved: `.` has a name and a parent to build beside
+    # resolved: `.` has a name and a parent to build beside
+    run, dest = check_exported(run), Path(dest).resolve()
     require_gradio()  # the bundle pins the Gradio it was tested with
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise PetError(f"{dest} is not an empty folder: write the bundle into a new or empty one")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))  # beside `dest`: moved in one rename
+    # beside `dest`: moved in one rename
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{dest.name}-', dir=dest.parent))
     try: _fill_bundle(run, tmp)
-    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise  # a failed bundle leaves nothing behind
+    # a failed bundle leaves nothing behind
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     if dest.exists():  # empty (checked above): filled, so it stays the same folder (a shell may be in it)
         for p in tmp.iterdir(): p.rename(dest/p.name)
         tmp.rmdir()
@@ -213,7 +228,8 @@ def _fill_bundle(run:Path, tmp:Path):
     examples = app_examples(run, meta)
     (tmp/APP_FILES['examples']).mkdir()
     for f in examples: shutil.copy2(f, tmp/APP_FILES['examples']/f.name)
-    write_json(tmp/INFERENCE_FILES['meta'], dict(meta, examples=[f"{APP_FILES['examples']}/{f.name}" for f in examples]))
+    write_json(tmp/INFERENCE_FILES['meta'],
+               dict(meta, examples=[f"{APP_FILES['examples']}/{f.name}" for f in examples]))
     shutil.copy2(run/INFERENCE_FILES['model'], tmp/INFERENCE_FILES['model'])
     for k in ('card', 'metrics'):
         if (run/APP_FILES[k]).is_file(): shutil.copy2(run/APP_FILES[k], tmp/APP_FILES[k])

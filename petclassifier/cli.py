@@ -9,7 +9,8 @@ from pathlib import Path
 from .core import *
 from .params import *
 from .run import *
-from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST  # light: no torch, fastai or pandas
+# light: no torch, fastai or pandas
+from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST
 from .track import *  # light: MLflow itself is imported only when a run is tracked
 from .deploy import INFERENCE_FILES  # light: NumPy and Pillow; ONNX Runtime when used
 from .predict import *  # light: torch and fastai are imported when a pickle is loaded
@@ -36,7 +37,8 @@ def _runs_dir(p, what:str):
     "`--runs-dir`, default `RUNS_DIR`; `what` says what the folder is for."
     p.add_argument('--runs-dir', default=RUNS_DIR, help=f"{what} (default ./{RUNS_DIR})")
 
-def _trust(p): p.add_argument('--trust', action='store_true', help='load an export.pkl that your runs did not sign '
+def _trust(p): p.add_argument('--trust', action='store_true',
+                              help='load an export.pkl that your runs did not sign '
                                                                    '(loading a pickle runs its code)')
 def _json(p, what:str): p.add_argument('--json', action='store_true', help=what)
 
@@ -45,20 +47,27 @@ def _args_run(sub):
     r = sub.add_parser('run', help='execute notebooks 00-04 into a new run folder')
     r.add_argument('--profile', default='smoke', help=f"one of {', '.join(PROFILES)} (default smoke)")
     r.add_argument('--data', help='folder of Oxford-IIIT Pet images (same as --set data_path=DIR)')
-    r.add_argument('--set', action='append', metavar='NAME=VALUE', help='override a notebook parameter (repeatable)')
+    r.add_argument('--set', action='append', metavar='NAME=VALUE',
+                   help='override a notebook parameter (repeatable)')
     _runs_dir(r, 'folder for run folders')
-    r.add_argument('--run-dir', metavar='DIR', help='make the run in DIR, a new folder, instead of a new folder in --runs-dir')
-    r.add_argument('--resume', metavar='RUN', help='continue a failed or interrupted run from the notebook that stopped')
-    r.add_argument('--reuse', metavar='RUN', help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
+    r.add_argument('--run-dir', metavar='DIR',
+                   help='make the run in DIR, a new folder, instead of a new folder in --runs-dir')
+    r.add_argument('--resume', metavar='RUN',
+                   help='continue a failed or interrupted run from the notebook that stopped')
+    r.add_argument('--reuse', metavar='RUN',
+                   help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
                                                   "unchanged; execute from the first that differs")
-    r.add_argument('--device', choices=DEVICES, help="where to train (default auto; a resumed run keeps the run's)")
+    r.add_argument('--device', choices=DEVICES,
+                   help="where to train (default auto; a resumed run keeps the run's)")
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
-    r.add_argument('--cell-timeout', type=int, default=CELL_TIMEOUT, help=f'seconds one cell may run (default {CELL_TIMEOUT})')
+    r.add_argument('--cell-timeout', type=int, default=CELL_TIMEOUT,
+                   help=f'seconds one cell may run (default {CELL_TIMEOUT})')
     r.add_argument('--quiet', action='store_true', help='no progress lines')
     r.add_argument('--kernel', default=KERNEL, help=f'Jupyter kernel for the notebooks (default {KERNEL})')
-    r.add_argument('--with-tests', action='store_true', help="also execute each notebook's test cells (as nbdev_test does)")
-    r.add_argument('--track', choices=TRACKERS, help=f"log the run to MLflow when it ends (needs {INSTALL_HINT}; "
-                                                    f"also on when ${TRACKING_ENV} is set)")
+    r.add_argument('--with-tests', action='store_true',
+                   help="also execute each notebook's test cells (as nbdev_test does)")
+    r.add_argument('--track', choices=TRACKERS, help=f"log the run to MLflow when it ends (needs "
+                                                    f"{INSTALL_HINT}; also on when ${TRACKING_ENV} is set)")
     r.add_argument('--tracking-uri', metavar='URI', help=f"where --track logs (default ${TRACKING_ENV}, else "
                                                          f"sqlite:///RUNS_DIR/{STORE_DIR}/mlflow.db)")
     r.add_argument('--experiment', metavar='NAME', default=DEFAULT_EXPERIMENT,
@@ -68,19 +77,27 @@ def _args_run(sub):
 SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
 
 def _args_sweep(sub):
-    s = sub.add_parser('sweep', help='runs over a grid of parameter values and seeds, on Ray, with one summary report')
+    s = sub.add_parser('sweep',
+                       help='runs over a grid of parameter values and seeds, on Ray, with one summary report')
     s.add_argument('--profile', help=f"one of {', '.join(PROFILES)} (required unless --resume)")
     s.add_argument('--data', help='folder of Oxford-IIIT Pet images, for every run')
     s.add_argument('--seeds', type=int, nargs='+', metavar='SEED',
-                   help=f"training seeds (train_seed) of each configuration (default {' '.join(map(str, SEEDS))})")
-    s.add_argument('--grid', nargs='+', action='extend', metavar='NAME=V1,V2', help='values to try for a notebook parameter (repeatable)')
-    s.add_argument('--set', nargs='+', action='extend', metavar='NAME=VALUE', help='a value for every run; with --resume: a correction for the reruns')
+                   help=f"training seeds (train_seed) of each configuration (default "
+                        f"{' '.join(map(str, SEEDS))})")
+    s.add_argument('--grid', nargs='+', action='extend', metavar='NAME=V1,V2',
+                   help='values to try for a notebook parameter (repeatable)')
+    s.add_argument('--set', nargs='+', action='extend', metavar='NAME=VALUE',
+                   help='a value for every run; with --resume: a correction for the reruns')
     _runs_dir(s, 'where the sweep folder is made; absolute with --address')
-    s.add_argument('--address', help='Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance for this sweep)')
-    s.add_argument('--cpus-per-run', type=float, help='CPUs each run asks Ray for (default: the cores shared among parallel runs)')
-    s.add_argument('--gpus-per-run', type=float, help='GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)')
+    s.add_argument('--address', help='Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance '
+                                     'for this sweep)')
+    s.add_argument('--cpus-per-run', type=float,
+                   help='CPUs each run asks Ray for (default: the cores shared among parallel runs)')
+    s.add_argument('--gpus-per-run', type=float,
+                   help='GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)')
     s.add_argument('--max-parallel', type=int, help='runs at once (default: as many as the CPUs/GPUs allow)')
-    s.add_argument('--resume', metavar='SWEEP', help='rerun the runs of a sweep folder that failed, were interrupted or never ran')
+    s.add_argument('--resume', metavar='SWEEP',
+                   help='rerun the runs of a sweep folder that failed, were interrupted or never ran')
 
 # %% ../nbs/07_cli.ipynb #7ab59b56
 def _args_history(sub):
@@ -89,59 +106,73 @@ def _args_history(sub):
     h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
 
 def _args_compare(sub):
-    c = sub.add_parser('compare', help='compare a run with a base run on the same data (or a sweep with a base sweep); '
-                                       'exit 1 on a regression')
+    c = sub.add_parser('compare', help='compare a run with a base run on the same data (or a sweep with a '
+                                       'base sweep); exit 1 on a regression')
     c.add_argument('base', help='the reference run folder (or sweep folder)')
     c.add_argument('new', help='the run folder (or sweep folder) to judge')
-    c.add_argument('--max-error-increase', type=float, metavar='X', help=f'largest accepted rise of an error rate (default: a rise '
-                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}, for sweeps a {SWEEP_TEST}; '
-                   f'without their number, {MAX_ERROR_INCREASE:g})')
+    c.add_argument('--max-error-increase', type=float, metavar='X',
+                   help=f'largest accepted rise of an error rate (default: a rise '
+                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}, for sweeps '
+                   f'a {SWEEP_TEST}; without their number, {MAX_ERROR_INCREASE:g})')
     c.add_argument('--max-slowdown', type=float, default=MAX_SLOWDOWN, metavar='R',
                    help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
-    c.add_argument('--allow-different-data', action='store_true', help='compare runs that validated on different images anyway')
+    c.add_argument('--allow-different-data', action='store_true',
+                   help='compare runs that validated on different images anyway')
     _json(c, 'print the comparison as JSON')
 
 # %% ../nbs/07_cli.ipynb #5830bb70
 def _args_predict(sub):
-    p = sub.add_parser('predict', help="classify images with a run's model (its ONNX export, else export.pkl)")
+    p = sub.add_parser('predict',
+                       help="classify images with a run's model (its ONNX export, else export.pkl)")
     p.add_argument('model', help='a run folder, its model.onnx, or an export.pkl')
     p.add_argument('images', nargs='+', help='image files')
     p.add_argument('--top', type=int, default=1, help='breeds to show per image (default 1)')
     _json(p, 'one JSON object per line'); _trust(p)
-    p.add_argument('--engine', choices=ENGINES, default='auto', help="onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto (default): onnx when the run has an export")
+    p.add_argument('--engine', choices=ENGINES, default='auto',
+                   help="onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto (default): onnx when the "
+                        "run has an export")
 
 def _args_export(sub):
-    x = sub.add_parser('export', help="export a run's model to ONNX again, checked against fastai on its validation images")
+    x = sub.add_parser('export', help="export a run's model to ONNX again, checked against fastai on its "
+                                      "validation images")
     x.add_argument('run', help='a run folder whose series reached 03_discriminative_finetune')
     x.add_argument('--out', help='folder for model.onnx and inference.json (default: the run folder)')
     _trust(x)
 
 # %% ../nbs/07_cli.ipynb #088d3cd1
 def _args_app(sub):
-    a = sub.add_parser('app', help="a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs it anywhere")
+    a = sub.add_parser('app', help="a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs "
+                                   "it anywhere")
     a.add_argument('run', help='a run folder with model.onnx and inference.json, or a bundle')
-    a.add_argument('--host', default='127.0.0.1', help='address to answer on (default 127.0.0.1: this machine only)')
+    a.add_argument('--host', default='127.0.0.1',
+                   help='address to answer on (default 127.0.0.1: this machine only)')
     a.add_argument('--port', type=int, help='port to answer on (default: the first free one from 7860)')
-    a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or empty), ready for a Hugging Face Space')
+    a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or '
+                                                   'empty), ready for a Hugging Face Space')
 
 def _args_diff(sub):
     f = sub.add_parser('diff', help="one HTML page of two runs' executed lessons side by side, cell by cell")
     f.add_argument('base', help='the reference run folder')
     f.add_argument('new', help='the run folder to look at')
     f.add_argument('--out', help='the page to write (default NEW/diff-<base run>.html)')
-    f.add_argument('--rtol', type=float, default=RTOL, help=f'numbers in outputs within this share of the larger count as equal (default {RTOL:g})')
+    f.add_argument('--rtol', type=float, default=RTOL, help=f'numbers in outputs within this share of the '
+                                                            f'larger count as equal (default {RTOL:g})')
 
 def _args_docs(sub):
     d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
     d.add_argument('run', help='a run folder')
-    d.add_argument('--out', help='folder for the site (default RUN/site); must be new, empty or an earlier site')
+    d.add_argument('--out',
+                   help='folder for the site (default RUN/site); must be new, empty or an earlier site')
 
 # %% ../nbs/07_cli.ipynb #91f456e8
-COMMANDS = ('run', 'sweep', 'history', 'compare', 'predict', 'export', 'app', 'diff', 'docs')  # each: _args_<it>, cmd_<it>
+# each: _args_<it>, cmd_<it>
+COMMANDS = ('run', 'sweep', 'history', 'compare', 'predict', 'export', 'app', 'diff', 'docs')
 
 def parser() -> argparse.ArgumentParser:
-    "The argument parser of the `petclassifier` command: one sub-parser per command, from its `_args_<command>`."
-    ap = argparse.ArgumentParser(prog='petclassifier', description='Run, report on and use the fastai pet-breeds tutorial series.')
+    ("The argument parser of the `petclassifier` command: one sub-parser per command, from its "
+     "`_args_<command>`.")
+    ap = argparse.ArgumentParser(prog='petclassifier',
+                                 description='Run, report on and use the fastai pet-breeds tutorial series.')
     ap.add_argument('--debug', action='store_true', help='show full tracebacks')
     sub = ap.add_subparsers(dest='cmd', required=True)
     for cmd in COMMANDS: globals()[f'_args_{cmd}'](sub)
@@ -149,7 +180,8 @@ def parser() -> argparse.ArgumentParser:
 
 # %% ../nbs/07_cli.ipynb #bfb9ad85
 def _device(args):
-    "Refuse --device/--require-gpu on a machine that cannot honour them; the runner hands the device to its kernels."
+    ("Refuse --device/--require-gpu on a machine that cannot honour them; the runner hands the device to its "
+     "kernels.")
     check_device(args.device or 'auto', args.require_gpu)
 
 # %% ../nbs/07_cli.ipynb #1aa56554
@@ -170,7 +202,8 @@ def _summary(run):
 
 # %% ../nbs/07_cli.ipynb #61d781f4
 def _tracking(args) -> bool:
-    "Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before the run when MLflow is missing."
+    ("Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before "
+     "the run when MLflow is missing.")
     asked = ('--track mlflow' if args.track else '--tracking-uri' if args.tracking_uri
              else f'${TRACKING_ENV}' if os.getenv(TRACKING_ENV) else None)
     if asked: require_mlflow(asked)
@@ -183,15 +216,20 @@ def cmd_run(args) -> int:
     if args.data: overrides['data_path'] = args.data  # made absolute where every value is checked
     _device(args)
     if args.resume and args.reuse:
-        raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one of them")
-    if args.resume and args.run_dir: raise PetError("--resume continues RUN in its own folder: leave out --run-dir")
+        raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one "
+                       "of them")
+    if args.resume and args.run_dir: raise PetError("--resume continues RUN in its own folder: leave out "
+                                                    "--run-dir")
     run = None
     try:
-        if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout, quiet=args.quiet,
-                                            kernel=args.kernel, with_tests=args.with_tests, device=args.device)
-        else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir, cell_timeout=args.cell_timeout,
-                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel, with_tests=args.with_tests,
-                               reuse=args.reuse, run_dir=args.run_dir)
+        if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout,
+                                            quiet=args.quiet,
+                                            kernel=args.kernel, with_tests=args.with_tests,
+                                            device=args.device)
+        else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir,
+                               cell_timeout=args.cell_timeout,
+                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel,
+                               with_tests=args.with_tests, reuse=args.reuse, run_dir=args.run_dir)
         code = EXIT_OK
     except RunFailure as e:
         print(f"error: {e}", file=sys.stderr)
@@ -199,7 +237,8 @@ def cmd_run(args) -> int:
     except Interrupted as e:
         run = getattr(e, 'run', None)  # None: stopped before the run folder was made
         print(f"interrupted ({e}): " + ("the partial notebook is kept; continue with --resume" if run else
-              f"before {args.resume} changed" if args.resume else "before the run folder was made"), file=sys.stderr)
+              f"before {args.resume} changed" if args.resume else "before the run folder was made"),
+              file=sys.stderr)
         code = EXIT_INTERRUPTED
     return _finish_run(run, code, args, track) if run is not None and is_run_dir(run) else code
 
@@ -226,7 +265,8 @@ def _finish_run(run, code:int, args, track:bool) -> int:
 
 # %% ../nbs/07_cli.ipynb #dd8c7708
 def cmd_history(args) -> int:
-    from petclassifier.report import run_history, plot_history  # pandas and matplotlib: only for the commands that use them
+    # pandas and matplotlib: only for the commands that use them
+    from petclassifier.report import run_history, plot_history
     df = run_history(args.runs_dir)
     if df.empty:
         print(f"no runs in {args.runs_dir}"); return EXIT_OK
@@ -239,16 +279,18 @@ def cmd_history(args) -> int:
 
 # %% ../nbs/07_cli.ipynb #a1aaea34
 def cmd_compare(args) -> int:
-    from petclassifier.compare import compare_runs, render_comparison, is_sweep_dir, compare_sweeps, render_sweep_comparison
+    from petclassifier.compare import (compare_runs, render_comparison, is_sweep_dir, compare_sweeps,
+                                       render_sweep_comparison)
     sweeps = [is_sweep_dir(p) for p in (args.base, args.new)]
     if any(sweeps) and not all(sweeps):
-        raise PetError(f"{args.new if sweeps[0] else args.base} is not a sweep folder and the other is: compare two runs or two sweeps")
+        raise PetError(f"{args.new if sweeps[0] else args.base} is not a sweep folder and the other is: "
+                       f"compare two runs or two sweeps")
     if all(sweeps):
         c = compare_sweeps(args.base, args.new, max_error_increase=args.max_error_increase)
         print(json.dumps(c, indent=2) if args.json else render_sweep_comparison(c))
     else:
-        c = compare_runs(args.base, args.new, max_error_increase=args.max_error_increase, max_slowdown=args.max_slowdown,
-                         allow_different_data=args.allow_different_data)
+        c = compare_runs(args.base, args.new, max_error_increase=args.max_error_increase,
+                         max_slowdown=args.max_slowdown, allow_different_data=args.allow_different_data)
         print(json.dumps(c, indent=2) if args.json else render_comparison(c))
     if not c['regressions']: return EXIT_OK
     print(f"regression: {'; '.join(c['regressions'])}", file=sys.stderr)
@@ -296,24 +338,31 @@ def cmd_diff(args) -> int:
 
 # %% ../nbs/07_cli.ipynb #a8234516
 def cmd_sweep(args) -> int:
-    from petclassifier.sweep import start_sweep, resume_sweep, parse_grid, sweep_table  # Ray is imported only when runs start
+    # Ray is imported only when runs start
+    from petclassifier.sweep import start_sweep, resume_sweep, parse_grid, sweep_table
     address = args.address or os.getenv('RAY_ADDRESS') or None
     par = dict(cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, max_parallel=args.max_parallel)
     sets, say = _parse_sets(args.set), lambda m: print(m, flush=True)
     try:
         if args.resume:
-            given = [o for o, v in (('--profile', args.profile), ('--data', args.data), ('--grid', args.grid), ('--seeds', args.seeds)) if v]
-            if given: raise PetError(f"{', '.join(given)} cannot change a sweep being resumed: correct values with --set, or start a new sweep")
+            given = [o for o, v in (('--profile', args.profile), ('--data', args.data), ('--grid', args.grid),
+                                    ('--seeds', args.seeds)) if v]
+            if given: raise PetError(f"{', '.join(given)} cannot change a sweep being resumed: correct "
+                                     f"values with --set, or start a new sweep")
             sweep, runs = resume_sweep(args.resume, sets, address, say=say, **par)
         else:
-            if not args.profile: raise PetError(f"petclassifier sweep needs --profile: one of {', '.join(PROFILES)}")
+            if not args.profile: raise PetError(f"petclassifier sweep needs --profile: one of "
+                                                f"{', '.join(PROFILES)}")
             if args.data: sets['data_path'] = args.data  # made absolute where every value is checked
-            sweep, runs = start_sweep(args.profile, parse_grid(args.grid), args.seeds or SEEDS, sets, args.runs_dir, address, say=say, **par)
+            sweep, runs = start_sweep(args.profile, parse_grid(args.grid), args.seeds or SEEDS, sets,
+                                      args.runs_dir, address, say=say, **par)
     except Interrupted as e:
         where = getattr(e, 'sweep', None)
-        print(f"interrupted ({e})" + (f": continue with petclassifier sweep --resume {where}" if where else ''), file=sys.stderr)
+        print(f"interrupted ({e})"
+              + (f": continue with petclassifier sweep --resume {where}" if where else ''), file=sys.stderr)
         return EXIT_INTERRUPTED
-    with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 20, 'display.float_format', '{:.4f}'.format):
+    with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 20,
+                                             'display.float_format', '{:.4f}'.format):
         print('\n' + sweep_table(runs).to_string(index=False))
     bad = [r for r in runs if r['status'] != 'succeeded']
     for r in bad: print(f"run {r['id']} seed {r['seed']} {r['status']}: {r['error']}", file=sys.stderr)
@@ -326,12 +375,14 @@ def main(argv:list|None=None # arguments (default sys.argv[1:])
         ) -> int:
     "Entry point of the `petclassifier` command; returns (and, as a script, exits with) the status."
     args = parser().parse_args(argv)
-    with warnings.catch_warnings():  # the filters hold while a command runs: importing this module changes nothing
+    # the filters hold while a command runs: importing this module changes nothing
+    with warnings.catch_warnings():
         _quiet_libraries()
         return _dispatch(args)
 
 def _quiet_libraries():
-    "Library deprecation chatter (torch.jit, pandas options set by fastai) is not for the users of a command line."
+    ("Library deprecation chatter (torch.jit, pandas options set by fastai) is not for the users of a "
+     "command line.")
     warnings.filterwarnings('ignore', category=FutureWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")
@@ -347,16 +398,17 @@ def _dispatch(args) -> int:
         print("interrupted", file=sys.stderr); return EXIT_INTERRUPTED
     except OSError as e:
         if args.debug: traceback.print_exc()
-        print(f"error: {e.strerror or e} ({getattr(e, 'filename', '') or ''}): check the path, permissions and free disk space", file=sys.stderr)
+        print(f"error: {e.strerror or e} ({getattr(e, 'filename', '') or ''}): check the path, permissions "
+              f"and free disk space", file=sys.stderr)
         return EXIT_FAILED
 
 # %% ../nbs/07_cli.ipynb #ff4dfad4
 def console() -> None:
     "Console-script wrapper: exit with `main`'s status, without the interpreter's teardown."
     code = main()
-    # Freeing PyTorch's and fastai's objects one by one as the interpreter ends took 4 s after each `run` on 2 cores,
-    # and does nothing a command needs: the exit handlers (MLflow's, multiprocessing's) run, the output is flushed,
-    # and the process ends at once.
+    # Freeing PyTorch's and fastai's objects one by one as the interpreter ends took 4 s after each `run` on 2
+    # cores, and does nothing a command needs: the exit handlers (MLflow's, multiprocessing's) run, the output
+    # is flushed, and the process ends at once.
     import threading, ctypes
     threading._shutdown()  # what the interpreter does first: join the threads that are not daemons
     atexit._run_exitfuncs()

@@ -20,7 +20,8 @@ __all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'SWEEP_TEST', 
 # %% ../nbs/09_compare.ipynb #042270ae
 def data_identity(rec:dict # the content of a run's data.json
                  ) -> dict|None:
-    "What fixes a run's validation images: the image list's fingerprint, `valid_pct` and the split `seed`; None if unknown."
+    ("What fixes a run's validation images: the image list's fingerprint, `valid_pct` and the split `seed`; "
+     "None if unknown.")
     if not rec.get('fingerprint'): return None
     p = rec.get('params') or {}
     return dict(fingerprint=rec['fingerprint'], valid_pct=p.get('valid_pct'), seed=p.get('seed'))
@@ -30,16 +31,20 @@ def read_per_breed(path # a run's per_breed.csv
                   ) -> dict:
     "Breed -> validation error rate (None where the breed had no validation image)."
     with open(path, newline='') as f:
-        return {r['breed']: (float(r['error_rate']) if r.get('error_rate') not in (None, '') else None) for r in csv.DictReader(f)}
+        return {r['breed']: (float(r['error_rate']) if r.get('error_rate') not in (None, '') else None)
+                            for r in csv.DictReader(f)}
 
 # %% ../nbs/09_compare.ipynb #e942bb54
 def _finished(run:Path) -> dict:
     "status.json of `run`, with a `PetError` unless it is a run folder whose series succeeded."
-    if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
-    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run'")
+    if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier "
+                                        f"run'")
+    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a "
+                                           f"folder made by 'petclassifier run'")
     run_status = read_json(artefact(run, 'status'))
     if run_status.get('status') != 'succeeded':
-        raise PetError(f"{run} did not finish (status {run_status.get('status')}): compare finished runs, or complete it with petclassifier run --resume {run}")
+        raise PetError(f"{run} did not finish (status {run_status.get('status')}): compare finished runs, or "
+                       f"complete it with petclassifier run --resume {run}")
     return run_status
 
 # %% ../nbs/09_compare.ipynb #707dac02
@@ -50,15 +55,20 @@ def run_summary(run # a run folder made by `petclassifier run`
     run_status = _finished(run)
     m = read_json(artefact(run, 'metrics'))
     if m.get('final_error_rate') is None:
-        raise PetError(f"{artefact(run, 'metrics')} has no final_error_rate: the run is incomplete; run the series again")
+        raise PetError(f"{artefact(run, 'metrics')} has no final_error_rate: the run is incomplete; run the "
+                       f"series again")
     pb, d, env = artefact(run, 'per_breed'), artefact(run, 'data'), artefact(run, 'environment')
     return dict(run=str(run), metrics={k: float(m[k]) for k in METRIC_KEYS if m.get(k) is not None},
                 per_breed=read_per_breed(pb) if pb.exists() else {},
-                # what executing each notebook took: for one copied by --reuse, its time in the run it came from
-                seconds={nb: (m.get('seconds') or {}).get(nb, run_status.get('notebooks', {}).get(nb, {}).get('seconds')) for nb in SERIES},
+                # what executing each notebook took: for one copied by --reuse, its time in the run it came
+                # from
+                seconds={nb: (m.get('seconds') or {}).get(nb,
+                                                          run_status.get('notebooks', {}).get(nb, {}).get(
+                                                              'seconds')) for nb in SERIES},
                 data=data_identity(read_json(d)) if d.exists() else None,
                 parameters=read_json(artefact(run, 'params')).get('parameters', {}),
-                device=read_json(env).get('device') if env.exists() else None, valid_images=m.get('valid_images'),
+                device=read_json(env).get('device') if env.exists() else None,
+                valid_images=m.get('valid_images'),
                 packages=read_json(env).get('distributions') if env.exists() else None)
 
 # %% ../nbs/09_compare.ipynb #2d33e980
@@ -66,13 +76,15 @@ def metric_rows(a:dict, b:dict # summaries (`run_summary`) of the base and the n
                ) -> list:
     "One row per metric of `METRIC_KEYS` either run has: base, new and change (None unless both have it)."
     ma, mb = a['metrics'], b['metrics']
-    return [dict(metric=k, base=ma.get(k), new=mb.get(k), change=mb[k] - ma[k] if k in ma and k in mb else None)
+    return [dict(metric=k, base=ma.get(k), new=mb.get(k), change=mb[k] - ma[k] if k in ma and k in mb
+                                                                 else None)
             for k in METRIC_KEYS if k in ma or k in mb]
 
 # %% ../nbs/09_compare.ipynb #25001ba9
 def breed_moves(a:dict, b:dict, # summaries of the base and the new run
                 n:int=5): # how many breeds to list
-    "The `n` breeds whose validation error rate changed most (either way), largest change first; unchanged breeds are left out."
+    ("The `n` breeds whose validation error rate changed most (either way), largest change first; unchanged "
+     "breeds are left out.")
     pa, pb = a['per_breed'], b['per_breed']
     rows = [dict(breed=k, base=pa[k], new=pb[k], change=pb[k] - pa[k]) for k in sorted(set(pa) & set(pb))
             if pa[k] is not None and pb[k] is not None and pb[k] != pa[k]]
@@ -81,14 +93,17 @@ def breed_moves(a:dict, b:dict, # summaries of the base and the new run
 # %% ../nbs/09_compare.ipynb #65ed1224
 def time_rows(a:dict, b:dict # summaries of the base and the new run
              ) -> list:
-    "Seconds per notebook of the series in both runs and their ratio (new / base), then the total over the series."
-    def row(name, x, y): return dict(notebook=name, base=x, new=y, ratio=y / x if x and y is not None else None)
+    ("Seconds per notebook of the series in both runs and their ratio (new / base), then the total over the "
+     "series.")
+    def row(name, x, y): return dict(notebook=name, base=x, new=y, ratio=y / x if x and y is not None
+                                                                         else None)
     rows = [row(nb, a['seconds'].get(nb), b['seconds'].get(nb)) for nb in SERIES]
     tot = lambda s: sum(s.get(nb) or 0 for nb in SERIES)
     return rows + [row('total', tot(a['seconds']), tot(b['seconds']))]
 
 # %% ../nbs/09_compare.ipynb #09007080
-MAX_ERROR_INCREASE = 0.02  # the fixed limit when the test cannot be made (one image of the sample's 66 is 0.015)
+# the fixed limit when the test cannot be made (one image of the sample's 66 is 0.015)
+MAX_ERROR_INCREASE = 0.02
 MAX_SLOWDOWN = 1.5         # largest ratio new / base of the series' total seconds accepted
 ALPHA = 0.05               # a rise of an error rate with a one-sided p-value below this is a regression
 TEST = "one-sided Fisher's exact test"
@@ -96,24 +111,29 @@ TEST = "one-sided Fisher's exact test"
 def rise_p_value(base:float, # the base run's error rate
                  new:float, # the new run's
                  n:int) -> float: # validation images, the same for both
-    "The chance of a rise from `base` to `new` or more if both models erred alike (one-sided Fisher's exact test)."
+    ("The chance of a rise from `base` to `new` or more if both models erred alike (one-sided Fisher's exact "
+     "test).")
     e1, e2 = round(base * n), round(new * n)
-    t = e1 + e2  # all the errors, shared at random between two sets of n: how often does the new one get e2 or more?
-    return sum(math.comb(t, k) * math.comb(2 * n - t, n - k) for k in range(e2, min(t, n) + 1)) / math.comb(2 * n, n)
+    # all the errors, shared at random between two sets of n: how often does the new one get e2 or more?
+    t = e1 + e2
+    return sum(math.comb(t, k) * math.comb(2 * n - t, n - k)
+               for k in range(e2, min(t, n) + 1)) / math.comb(2 * n, n)
 
 def check_same_data(a:dict, b:dict, # summaries of the base and the new run
                     allow:bool=False): # compare anyway (--allow-different-data)
     "Raise a `PetError` unless both runs validated on the same images (or `allow`); returns a note, or None."
     if a['data'] is not None and a['data'] == b['data']: return None
     if a['data'] is None or b['data'] is None: why = 'one of them has no data.json'
-    else: why = ', '.join(f"{k} {a['data'][k]} vs {b['data'][k]}" for k in a['data'] if a['data'][k] != b['data'].get(k))
-    if not allow: raise PetError(f"the runs did not validate on the same images ({why}): their errors do not compare; "
-                                 "pass --allow-different-data to compare anyway")
+    else: why = ', '.join(f"{k} {a['data'][k]} vs {b['data'][k]}" for k in a['data']
+                          if a['data'][k] != b['data'].get(k))
+    if not allow: raise PetError(f"the runs did not validate on the same images ({why}): their errors do not "
+                                 f"compare; pass --allow-different-data to compare anyway")
     return f"different data or validation sets ({why}): the error changes do not measure the code"
 
 # %% ../nbs/09_compare.ipynb #e57e9b1e
 def _rise(r:dict, max_error_increase:float|None, n:int|None) -> str|None:
-    "Why the rise of metric row `r` is a regression, or None: by the test on `n` images, else by the fixed limit."
+    ("Why the rise of metric row `r` is a regression, or None: by the test on `n` images, else by the fixed "
+     "limit.")
     if r['change'] is None or r['change'] <= 1e-9: return None
     rose = f"{r['metric']} rose by {r['change']:.4f} ({r['base']:.4f} -> {r['new']:.4f})"
     if max_error_increase is None and n:
@@ -127,17 +147,20 @@ def regressions(metrics:list, # output of `metric_rows`
                 max_error_increase:float|None=None, # a fixed limit; None: the test on `n` images
                 max_slowdown:float=MAX_SLOWDOWN,
                 n:int|None=None) -> list: # validation images of both runs (None: unknown, the fixed limit 0.02)
-    "The reasons, one phrase each, why the new run is worse than the base; empty when it is within the limits."
+    ("The reasons, one phrase each, why the new run is worse than the base; empty when it is within the "
+     "limits.")
     out = [why for why in (_rise(r, max_error_increase, n) for r in metrics) if why]
     t = times[-1]
     if t['ratio'] is not None and t['ratio'] > max_slowdown + 1e-9:
-        out.append(f"the series took {t['ratio']:.2f}x the time ({t['base']:.1f} s -> {t['new']:.1f} s), more than {max_slowdown:g}x")
+        out.append(f"the series took {t['ratio']:.2f}x the time ({t['base']:.1f} s -> {t['new']:.1f} s), "
+                   f"more than {max_slowdown:g}x")
     return out
 
 # %% ../nbs/09_compare.ipynb #7b40a197
 def package_changes(a:dict, b:dict # summaries of the base and the new run
                    ) -> dict:
-    "`{name: [base, new]}` for each distribution installed at another version (None: not installed); {} if a run did not record them."
+    ("`{name: [base, new]}` for each distribution installed at another version (None: not installed); {} if "
+     "a run did not record them.")
     pa, pb = a.get('packages') or {}, b.get('packages') or {}
     if not pa or not pb: return {}
     return {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
@@ -152,10 +175,12 @@ def packages_line(changes:dict, # `package_changes`
 def _error_rule(metrics:list, max_error_increase:float|None, n:int|None) -> str:
     "The OK verdict's words on the errors: which rule held, and the p-value of the largest rise."
     if max_error_increase is not None or not n:
-        return f"no error rose by more than {MAX_ERROR_INCREASE if max_error_increase is None else max_error_increase:g}"
+        return (f"no error rose by more than "
+                f"{MAX_ERROR_INCREASE if max_error_increase is None else max_error_increase:g}")
     rises = [r for r in metrics if r['change'] is not None and r['change'] > 1e-9]
     top = max(rises, key=lambda r: r['change'], default=None)
-    said = f"; the largest rise, {top['metric']} {top['change']:+.4f}, has p = {rise_p_value(top['base'], top['new'], n):.2g}" if top else ''
+    said = (f"; the largest rise, {top['metric']} {top['change']:+.4f}, has p = "
+            f"{rise_p_value(top['base'], top['new'], n):.2g}" if top else '')
     return f"no error rose beyond chance ({TEST}, p < {ALPHA:g}, {n} validation images{said})"
 
 # %% ../nbs/09_compare.ipynb #14f67746
@@ -164,27 +189,34 @@ def compare_summaries(a:dict, b:dict, # summaries of the base and the new run
                       max_slowdown:float=MAX_SLOWDOWN, # largest accepted ratio of total seconds, new / base
                       allow_different_data:bool=False): # compare runs on different validation sets anyway
     "The comparison of two runs: tables, notes, regressions and a verdict, as a JSON-ready dict."
-    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float)) and 0 <= max_error_increase < 1):
+    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float))
+                                               and 0 <= max_error_increase < 1):
         raise PetError(f"--max-error-increase {max_error_increase}: use a share between 0 and 1, e.g. 0.02")
     if not (isinstance(max_slowdown, (int, float)) and max_slowdown > 0):
         raise PetError(f"--max-slowdown {max_slowdown}: use a positive ratio, e.g. 1.5")
     notes = [n for n in [check_same_data(a, b, allow_different_data)] if n]
-    if a['device'] != b['device']: notes.append(f"devices differ ({a['device']} vs {b['device']}): the times compare machines, not code")
+    if a['device'] != b['device']: notes.append(f"devices differ ({a['device']} vs {b['device']}): the times "
+                                                f"compare machines, not code")
     pa, pb = a['parameters'], b['parameters']
     if pa.get('train_seed') != pb.get('train_seed'):
-        notes.append(f"train_seed differs ({pa.get('train_seed')} vs {pb.get('train_seed')}): the error changes include chance, not only the code")
+        notes.append(f"train_seed differs ({pa.get('train_seed')} vs {pb.get('train_seed')}): the error "
+                     f"changes include chance, not only the code")
     changed = {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
     ms, ts = metric_rows(a, b), time_rows(a, b)
     n = a.get('valid_images') if a.get('valid_images') == b.get('valid_images') else None
     bad = regressions(ms, ts, max_error_increase, max_slowdown, n)
     verdict = ('REGRESSION: ' + '; '.join(bad)) if bad else \
-              f"OK: {_error_rule(ms, max_error_increase, n)} and the series took {ts[-1]['ratio'] or 0:.2f}x the time (limit {max_slowdown:g}x)"
+              (f"OK: {_error_rule(ms, max_error_increase, n)} and the series took "
+               f"{ts[-1]['ratio'] or 0:.2f}x the time (limit {max_slowdown:g}x)")
     pk = package_changes(a, b)
     if pk: verdict += f"; the libraries differ ({len(pk)}): {packages_line(pk)}"
     page = default_diff_path(a['run'], b['run'])
-    return dict(base=a['run'], new=b['run'], diff=str(page) if page.is_file() else None, metrics=ms, breeds=breed_moves(a, b), seconds=ts, changed_parameters=changed,
-                changed_packages=pk, notes=notes, limits=dict(max_error_increase=max_error_increase, max_slowdown=max_slowdown,
-                            error_rule=TEST if max_error_increase is None and n else 'fixed limit', alpha=ALPHA, valid_images=n),
+    return dict(base=a['run'], new=b['run'], diff=str(page) if page.is_file() else None, metrics=ms,
+                breeds=breed_moves(a, b), seconds=ts, changed_parameters=changed,
+                changed_packages=pk, notes=notes,
+                limits=dict(max_error_increase=max_error_increase, max_slowdown=max_slowdown,
+                            error_rule=TEST if max_error_increase is None and n else 'fixed limit',
+                            alpha=ALPHA, valid_images=n),
                 regressions=bad, verdict=verdict)
 
 # %% ../nbs/09_compare.ipynb #a3118f96
@@ -201,7 +233,8 @@ def _cell(v) -> str:
 def _text_table(rows:list, cols:list, fmt:dict|None=None) -> list:
     "Rows of dicts as aligned text lines; `fmt` maps a column to a function that formats its values."
     fmt = fmt or {}
-    cells = [[c for c in cols]] + [[_cell(r[c]) if r[c] is None or c not in fmt else fmt[c](r[c]) for c in cols] for r in rows]
+    cells = ([[c for c in cols]]
+             + [[_cell(r[c]) if r[c] is None or c not in fmt else fmt[c](r[c]) for c in cols] for r in rows])
     w = [max(len(row[i]) for row in cells) for i in range(len(cols))]
     return ['  '.join(v.ljust(w[i]) if i == 0 else v.rjust(w[i]) for i, v in enumerate(row)) for row in cells]
 
@@ -209,14 +242,20 @@ def _text_table(rows:list, cols:list, fmt:dict|None=None) -> list:
 def render_comparison(c:dict # output of `compare_summaries`
                      ) -> str:
     "The comparison as text: error rates, breeds that moved most, seconds per notebook, notes, verdict."
-    sign, ratio = dict(change=lambda v: f"{v:+.4f}"), dict(ratio=lambda v: f"{v:.2f}x", base=lambda v: f"{v:.1f}", new=lambda v: f"{v:.1f}")
+    sign, ratio = (dict(change=lambda v: f"{v:+.4f}"),
+                   dict(ratio=lambda v: f"{v:.2f}x", base=lambda v: f"{v:.1f}", new=lambda v: f"{v:.1f}"))
     L = [f"base: {c['base']}", f"new:  {c['new']}", '']
     L += _text_table(c['metrics'], ['metric', 'base', 'new', 'change'], sign) + ['']
-    L += ['breeds whose validation error moved most:'] + (_text_table(c['breeds'], ['breed', 'base', 'new', 'change'], sign)
+    L += ['breeds whose validation error moved '
+          'most:'] + (_text_table(c['breeds'], ['breed', 'base', 'new', 'change'], sign)
                                                         if c['breeds'] else ['(none moved)']) + ['']
     L += _text_table(c['seconds'], ['notebook', 'base', 'new', 'ratio'], ratio) + ['']
-    if c['changed_parameters']: L.append('parameters that differ: ' + ', '.join(f"{k} {v[0]} -> {v[1]}" for k, v in c['changed_parameters'].items()))
-    if c.get('changed_packages'): L.append('libraries that differ: ' + packages_line(c['changed_packages'], n=len(c['changed_packages'])))
+    if c['changed_parameters']: L.append('parameters that differ: '
+                                         + ', '.join(f"{k} {v[0]} -> {v[1]}"
+                                                     for k, v in c['changed_parameters'].items()))
+    if c.get('changed_packages'): L.append('libraries that differ: '
+                                           + packages_line(c['changed_packages'],
+                                                           n=len(c['changed_packages'])))
     L += [f"note: {n}" for n in c['notes']]
     L.append('the notebooks side by side: ' + (c.get('diff') or f"petclassifier diff {c['base']} {c['new']}"))
     return '\n'.join(L + [f"verdict: {c['verdict']}"])
@@ -237,16 +276,19 @@ def sweep_errors(sweep, # a sweep folder
     out = {}
     for r in load_sweep(sweep)[1]:
         v = (r.get('metrics') or {}).get(metric)
-        if r['status'] == 'succeeded' and isinstance(v, (int, float)): out.setdefault(config_label(r['config']), []).append(v)
+        if r['status'] == 'succeeded' and isinstance(v, (int, float)): out.setdefault(
+            config_label(r['config']), []).append(v)
     return out
 
 # %% ../nbs/09_compare.ipynb #b10e46e2
 def spread_p_value(base:list, # a configuration's errors over seeds in the base sweep
                    new:list # and in the new sweep
                   ) -> float|None:
-    "How often the new mean would be this much higher if both sets came from alike spreads; None under two seeds a side."
+    ("How often the new mean would be this much higher if both sets came from alike spreads; None under two "
+     "seeds a side.")
     if len(base) < 2 or len(new) < 2: return None
-    if statistics.pvariance(base) == 0 and statistics.pvariance(new) == 0:  # no spread at all: any rise is beyond it
+    # no spread at all: any rise is beyond it
+    if statistics.pvariance(base) == 0 and statistics.pvariance(new) == 0:
         return 0.0 if statistics.mean(new) > statistics.mean(base) else 1.0
     from scipy.stats import ttest_ind
     return float(ttest_ind(new, base, equal_var=False, alternative='greater').pvalue)
@@ -254,11 +296,13 @@ def spread_p_value(base:list, # a configuration's errors over seeds in the base 
 # %% ../nbs/09_compare.ipynb #bffb7011
 def sweep_rows(a:dict, b:dict # `sweep_errors` of the base and the new sweep
               ) -> list:
-    "One row per configuration both sweeps ran: mean, spread and runs on each side, the change of the mean and its p."
+    ("One row per configuration both sweeps ran: mean, spread and runs on each side, the change of the mean "
+     "and its p.")
     sd = lambda v: statistics.stdev(v) if len(v) > 1 else None
     return [dict(configuration=k, base_mean=statistics.mean(a[k]), base_std=sd(a[k]), base_runs=len(a[k]),
                  new_mean=statistics.mean(b[k]), new_std=sd(b[k]), new_runs=len(b[k]),
-                 change=statistics.mean(b[k]) - statistics.mean(a[k]), p=spread_p_value(a[k], b[k])) for k in a if k in b]
+                 change=statistics.mean(b[k]) - statistics.mean(a[k]), p=spread_p_value(a[k], b[k]))
+            for k in a if k in b]
 
 def _sweep_rise(r:dict, max_error_increase:float|None) -> str|None:
     "Why the rise of row `r` is a regression, or None: by the seeds' spread, else by the fixed limit."
@@ -275,26 +319,32 @@ def compare_sweeps(base, new, # two sweep folders: the reference and the sweep t
                    max_error_increase:float|None=None # largest accepted rise of a mean error; None: the seeds' spread
                   ) -> dict:
     "Two sweeps, configuration by configuration: mean final errors over the seeds, regressions and a verdict."
-    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float)) and 0 <= max_error_increase < 1):
+    if max_error_increase is not None and not (isinstance(max_error_increase, (int, float))
+                                               and 0 <= max_error_increase < 1):
         raise PetError(f"--max-error-increase {max_error_increase}: use a share between 0 and 1, e.g. 0.02")
     a, b = sweep_errors(base), sweep_errors(new)
     rows = sweep_rows(a, b)
-    if not rows: raise PetError(f"{base} and {new} have no configuration that succeeded in both: compare sweeps of the same grid")
+    if not rows: raise PetError(f"{base} and {new} have no configuration that succeeded in both: compare "
+                                f"sweeps of the same grid")
     bad = [why for why in (_sweep_rise(r, max_error_increase) for r in rows) if why]
     if max_error_increase is not None: rule = f"fixed limit {max_error_increase:g}"
     else: rule = SWEEP_TEST + ('' if all(r['p'] is not None for r in rows) else
                                f"; the fixed limit {MAX_ERROR_INCREASE:g} where a side has one seed")
     top = max(rows, key=lambda r: r['change'])
-    said = f"; the largest rise, {top['configuration']} {top['change']:+.4f}" + (f", has p = {top['p']:.2g}" if top['p'] is not None else '')
-    verdict = ('REGRESSION: ' + '; '.join(bad)) if bad else f"OK: no mean final error rose beyond the rule ({rule}{said if top['change'] > 0 else ''})"
+    said = (f"; the largest rise, {top['configuration']} {top['change']:+.4f}"
+            + (f", has p = {top['p']:.2g}" if top['p'] is not None else ''))
+    verdict = (('REGRESSION: ' + '; '.join(bad)) if bad else f"OK: no mean final error rose beyond the rule "
+                                                             f"({rule}{said if top['change'] > 0 else ''})")
     return dict(base=str(base), new=str(new), rows=rows, only_in_one=sorted(set(a) ^ set(b)), regressions=bad,
-                limits=dict(max_error_increase=max_error_increase, error_rule=rule, alpha=ALPHA), verdict=verdict)
+                limits=dict(max_error_increase=max_error_increase, error_rule=rule, alpha=ALPHA),
+                verdict=verdict)
 
 def render_sweep_comparison(c:dict # output of `compare_sweeps`
                            ) -> str:
     "The comparison of two sweeps as text: a row per configuration, then the verdict."
     L = [f"base sweep: {c['base']}", f"new sweep:  {c['new']}", '']
-    L += _text_table(c['rows'], ['configuration', 'base_mean', 'base_std', 'base_runs', 'new_mean', 'new_std', 'new_runs',
+    L += _text_table(c['rows'], ['configuration', 'base_mean', 'base_std', 'base_runs', 'new_mean', 'new_std',
+                                 'new_runs',
                                  'change', 'p'], dict(change=lambda v: f"{v:+.4f}", p=lambda v: f"{v:.2g}"))
     if c['only_in_one']: L += ['', 'configurations in one sweep only: ' + ', '.join(c['only_in_one'])]
     return '\n'.join(L + ['', f"verdict: {c['verdict']}"])

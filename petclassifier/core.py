@@ -45,19 +45,25 @@ class RunFile(NamedTuple):
 RUNS_DIR = 'runs'  # where run and sweep folders go unless told: ./runs
 
 RUN_FILES = dict(
-    data=RunFile('data.json', '00_data'), show_batch=RunFile('show_batch.png', '00_data', 'A training batch (augmented)'),
-    breeds_csv=RunFile('breeds.csv', '00_data'), breeds_png=RunFile('breeds.png', '00_data', 'Images per breed'),
+    data=RunFile('data.json', '00_data'),
+    show_batch=RunFile('show_batch.png', '00_data', 'A training batch (augmented)'),
+    breeds_csv=RunFile('breeds.csv', '00_data'),
+    breeds_png=RunFile('breeds.png', '00_data', 'Images per breed'),
     model=RunFile('model.json', '01_fit_head'), stage1=RunFile('stage1.pth', '01_fit_head'),
     history=RunFile('history.csv', '01_fit_head'), losses=RunFile('losses.csv', '01_fit_head'),
     progress=RunFile('progress.jsonl', '01_fit_head'),
-    lr_json=RunFile('lr.json', '02_lr_find'), lr_png=RunFile('lr_find.png', '02_lr_find', 'Learning-rate finder'),
-    final=RunFile('perfecto.pth', '03_discriminative_finetune'), export=RunFile('export.pkl', '03_discriminative_finetune'),
+    lr_json=RunFile('lr.json', '02_lr_find'),
+    lr_png=RunFile('lr_find.png', '02_lr_find', 'Learning-rate finder'),
+    final=RunFile('perfecto.pth', '03_discriminative_finetune'),
+    export=RunFile('export.pkl', '03_discriminative_finetune'),
     export_sig=RunFile('export.pkl.sig', '03_discriminative_finetune'),
-    onnx=RunFile('model.onnx', '03_discriminative_finetune'), onnx_meta=RunFile('inference.json', '03_discriminative_finetune'),
+    onnx=RunFile('model.onnx', '03_discriminative_finetune'),
+    onnx_meta=RunFile('inference.json', '03_discriminative_finetune'),
     loss_png=RunFile('loss.png', '03_discriminative_finetune', 'Loss over the whole training'),
     confusion=RunFile('confusion_matrix.png', '04_interpret', 'Confusion matrix'),
     most_confused=RunFile('most_confused.csv', '04_interpret'),
-    top_losses=RunFile('top_losses.png', '04_interpret', 'Top losses'), per_breed=RunFile('per_breed.csv', '04_interpret'),
+    top_losses=RunFile('top_losses.png', '04_interpret', 'Top losses'),
+    per_breed=RunFile('per_breed.csv', '04_interpret'),
     metrics=RunFile('metrics.json', None), params=RunFile('params.json', None),
     environment=RunFile('environment.json', None), status=RunFile('status.json', None),
     kernel_log=RunFile('kernels.log', None), lock=RunFile('run.lock', None),
@@ -65,7 +71,8 @@ RUN_FILES = dict(
     model_card=RunFile('model_card.md', None),
     notebooks=RunFile('notebooks', None), site=RunFile('site', 'petclassifier docs'))
 
-FIGURES = [k for k, f in RUN_FILES.items() if f.title]  # the figures of a run, in the order the report shows them
+# the figures of a run, in the order the report shows them
+FIGURES = [k for k, f in RUN_FILES.items() if f.title]
 
 # %% ../nbs/00_core.ipynb #368979ea
 def artefact(run_dir, # the run folder
@@ -75,7 +82,8 @@ def artefact(run_dir, # the run folder
     f = RUN_FILES[key]
     p = Path(run_dir)/f.name
     if must_exist and not p.exists():
-        raise PetError(f"{p} is missing: run {f.producer or 'petclassifier run'} with run_dir={str(run_dir)!r} first")
+        raise PetError(f"{p} is missing: run {f.producer or 'petclassifier run'} with "
+                       f"run_dir={str(run_dir)!r} first")
     return p
 
 # %% ../nbs/00_core.ipynb #6bb56f62
@@ -84,8 +92,8 @@ def plain_file(p # a file of a run folder, about to be read or published
     "`p` when it is not a symbolic link; a `PetError` naming it otherwise."
     p = Path(p)
     if p.is_symlink():
-        raise PetError(f"{p} is a symbolic link: a run folder holds plain files only (a link could publish the file it "
-                       "points to); replace it with the file itself or delete it")
+        raise PetError(f"{p} is a symbolic link: a run folder holds plain files only (a link could publish "
+                       f"the file it points to); replace it with the file itself or delete it")
     return p
 
 # %% ../nbs/00_core.ipynb #29fd6d43
@@ -99,9 +107,10 @@ def _write_error(path:Path, e:Exception) -> PetError:
     "The `PetError` for a failed write of `path`: a full disk named as such, anything else with its cause."
     free = shutil.disk_usage(path.parent).free / 2**20 if path.parent.exists() else float('nan')
     if free < 200 or 'No space' in str(e) or getattr(e, 'errno', None) == 28:
-        return PetError(f"cannot write {path}: the disk is full ({free:.0f} MiB free): free space or choose another "
-                        "folder, then petclassifier run --resume")
-    return PetError(f"cannot write {path} ({type(e).__name__}: {getattr(e, 'strerror', None) or e}): check the folder and its permissions")
+        return PetError(f"cannot write {path}: the disk is full ({free:.0f} MiB free): free space or choose "
+                        f"another folder, then petclassifier run --resume")
+    return PetError(f"cannot write {path} ({type(e).__name__}: {getattr(e, 'strerror', None) or e}): check "
+                    f"the folder and its permissions")
 
 # %% ../nbs/00_core.ipynb #2180edcf
 def atomic_write(path, # the file to write
@@ -112,11 +121,13 @@ def atomic_write(path, # the file to write
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f'.{path.stem}.partial-', suffix=path.suffix, dir=path.parent)
         os.close(fd)
-        os.chmod(tmp, 0o666 & ~_umask())  # the permissions of a file opened normally, not mkstemp's private 0600
+        # the permissions of a file opened normally, not mkstemp's private 0600
+        os.chmod(tmp, 0o666 & ~_umask())
     except OSError as e: raise _write_error(path, e) from None
     try:
         write(Path(tmp))
-        with open(tmp, 'rb+') as f: os.fsync(f.fileno())  # on disk before the rename: a power cut leaves old or new
+        # on disk before the rename: a power cut leaves old or new
+        with open(tmp, 'rb+') as f: os.fsync(f.fileno())
         os.replace(tmp, path)
     except (OSError, RuntimeError) as e:  # torch.save reports a full disk as a RuntimeError
         Path(tmp).unlink(missing_ok=True)
@@ -133,16 +144,19 @@ def write_json(path, # file to write
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 def read_json(path): # JSON file to read
-    "The content of a JSON record, with a `PetError` naming the notebook that rewrites it when it is missing or damaged."
+    ("The content of a JSON record, with a `PetError` naming the notebook that rewrites it when it is "
+     "missing or damaged.")
     path = Path(path)
-    producer = next((f.producer for f in RUN_FILES.values() if f.name == path.name), None) or 'the notebook that wrote it'
+    producer = (next((f.producer for f in RUN_FILES.values() if f.name == path.name), None)
+                or 'the notebook that wrote it')
     try: return json.loads(path.read_text())
     except FileNotFoundError: raise PetError(f"{path} is missing: run {producer} first") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise PetError(f"{path} is not valid JSON (damaged or truncated): run {producer} again") from None
 
 def read_record(path) -> dict: # JSON file that may be missing or damaged (a run that stopped early)
-    "The content of a JSON record, or `{}` when it is missing or damaged: for readers that show what there is."
+    ("The content of a JSON record, or `{}` when it is missing or damaged: for readers that show what there "
+     "is.")
     try: return read_json(path)
     except PetError: return {}
 
@@ -150,7 +164,8 @@ def read_record(path) -> dict: # JSON file that may be missing or damaged (a run
 @contextmanager
 def folder_lock(path # the lock file, inside the folder to hold (`run.lock` of a run folder)
                ):
-    "Hold `path` exclusively while the block runs; a `PetError` naming the holder's pid when another process does."
+    ("Hold `path` exclusively while the block runs; a `PetError` naming the holder's pid when another "
+     "process does.")
     try: import fcntl
     except ImportError: yield; return  # no flock on this system: nothing to hold
     path = Path(path)
@@ -158,14 +173,17 @@ def folder_lock(path # the lock file, inside the folder to hold (`run.lock` of a
     try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         f.seek(0); pid = f.read().strip() or '?'; f.close()
-        raise PetError(f"{path.parent} is still running (pid {pid}): wait for it to end, or stop it (kill {pid}) and try again") from None
+        raise PetError(f"{path.parent} is still running (pid {pid}): wait for it to end, or stop it (kill "
+                       f"{pid}) and try again") from None
     try:
         f.seek(0); f.truncate(); f.write(f"{os.getpid()}\n"); f.flush()
         yield path
     finally: f.close()  # closing releases the lock
 
 # %% ../nbs/00_core.ipynb #b8313189
-METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'best_finetune_error_rate', 'species_error_rate', 'tta_error_rate')  # the headline numbers of a run (TTA: when measured)
+# the headline numbers of a run (TTA: when measured)
+METRIC_KEYS = ('head_error_rate', 'final_error_rate', 'best_finetune_error_rate', 'species_error_rate',
+               'tta_error_rate')
 
 def update_metrics(run_dir, # the run folder
                    **metrics): # values to add or replace in metrics.json
@@ -198,9 +216,11 @@ def _inline_figures() -> bool:
 
 def save_figure(fig, # a matplotlib figure
                 path): # where to write it (PNG)
-    "Save `fig` to `path`, atomically, and return the path. In a notebook the saved picture is shown, not the figure."
+    ("Save `fig` to `path`, atomically, and return the path. In a notebook the saved picture is shown, not "
+     "the figure.")
     p = atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight'))
-    if _inline_figures():  # drawing the figure again for the notebook took as long as saving it (4 s for 37 x 37 labels)
+    # drawing the figure again for the notebook took as long as saving it (4 s for 37 x 37 labels)
+    if _inline_figures():
         from IPython.display import Image, display
         import matplotlib.pyplot as plt
         display(Image(filename=str(p)))
@@ -217,12 +237,15 @@ def cache_dir(sub:str|None=None # sub-folder, e.g. 'images' or 'weights'
 
 # %% ../nbs/00_core.ipynb #43284d4f
 def config_dir() -> Path:
-    "The per-user settings folder: $PETCLASSIFIER_CONFIG, else $XDG_CONFIG_HOME/petclassifier (~/.config/petclassifier)."
-    base = os.getenv('PETCLASSIFIER_CONFIG') or Path(os.getenv('XDG_CONFIG_HOME') or '~/.config')/'petclassifier'
+    ("The per-user settings folder: $PETCLASSIFIER_CONFIG, else $XDG_CONFIG_HOME/petclassifier "
+     "(~/.config/petclassifier).")
+    base = os.getenv('PETCLASSIFIER_CONFIG') or Path(os.getenv('XDG_CONFIG_HOME')
+                                                     or '~/.config')/'petclassifier'
     return Path(base).expanduser()
 
 def model_key() -> bytes:
-    "This user's key for signing model files, made on first use (mode 0600); a `PetError` when others can read it."
+    ("This user's key for signing model files, made on first use (mode 0600); a `PetError` when others can "
+     "read it.")
     p = config_dir()/'model.key'
     try:
         if not p.exists():
@@ -232,11 +255,12 @@ def model_key() -> bytes:
             try: os.link(tmp, p)  # atomic, and never over a key another process made meanwhile
             except FileExistsError: pass
             finally: os.unlink(tmp)
-        if p.stat().st_mode & 0o077: raise PetError(f"{p} can be read by other users, who could then sign models as you: chmod 600 {p}")
+        if p.stat().st_mode & 0o077: raise PetError(f"{p} can be read by other users, who could then sign "
+                                                    f"models as you: chmod 600 {p}")
         return p.read_bytes()
     except OSError as e:
-        raise PetError(f"the model key {p} cannot be made or read ({e.strerror}): make {p.parent} writable, or point "
-                       "$PETCLASSIFIER_CONFIG at a folder of yours") from None
+        raise PetError(f"the model key {p} cannot be made or read ({e.strerror}): make {p.parent} writable, "
+                       f"or point $PETCLASSIFIER_CONFIG at a folder of yours") from None
 
 # %% ../nbs/00_core.ipynb #75715f09
 def _hmac(path:Path, key:bytes) -> str:
@@ -262,18 +286,21 @@ def verify_model(path # a model file about to be loaded
     if not sig.is_file(): return f"it has no signature ({sig.name} is missing)"
     try: s = json.loads(sig.read_text())
     except (ValueError, UnicodeDecodeError): return f"its signature {sig.name} is damaged"
-    if not isinstance(s, dict) or s.get('algorithm') != 'hmac-sha256': return f"its signature {sig.name} is not one this project writes"
+    if not isinstance(s, dict) or s.get('algorithm') != 'hmac-sha256': return (f"its signature {sig.name} is "
+                                                                               f"not one this project writes")
     key = model_key()
     if s.get('key_id') != _key_id(key): return "it was signed with another key (another user or machine)"
-    if not hmac.compare_digest(str(s.get('digest')), _hmac(path, key)): return "it changed after it was signed"
+    if not hmac.compare_digest(str(s.get('digest')), _hmac(path, key)): return ("it changed after it was "
+                                                                                "signed")
     return None
 
 def check_trusted(path, # an export.pkl about to be unpickled
                   trust:bool=False): # the user vouches for it (--trust)
-    "`path` when this user's runs signed it or `trust` is set; else a `PetError` saying why, and what --trust means."
+    ("`path` when this user's runs signed it or `trust` is set; else a `PetError` saying why, and what "
+     "--trust means.")
     if not trust and (why := verify_model(path)):
-        raise PetError(f"{path} was not written by your runs: {why}. export.pkl is a pickle and loading it runs code; "
-                       "pass --trust only if you know where the file comes from")
+        raise PetError(f"{path} was not written by your runs: {why}. export.pkl is a pickle and loading it "
+                       f"runs code; pass --trust only if you know where the file comes from")
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #88981d4f
@@ -293,33 +320,43 @@ class Rule(NamedTuple):
     accepted:str   # what is accepted, in words, for the message
     optional:bool = False  # None is a valid value too
 
-PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')  # what a run may train in (see `resolve_precision` in 01_fit_head)
-TUTORIAL_LR = dict(lr_lo=6e-5, lr_hi=2e-4)  # the tutorial's fine-tuning range: fit_one_cycle(4, lr_max=slice(6e-5, 2e-4))
+# what a run may train in (see `resolve_precision` in 01_fit_head)
+PRECISIONS = ('auto', 'fp32', 'fp16', 'bf16')
+# the tutorial's fine-tuning range: fit_one_cycle(4, lr_max=slice(6e-5, 2e-4))
+TUTORIAL_LR = dict(lr_lo=6e-5, lr_hi=2e-4)
 
 def page_css(width:int=1000 # widest the text may be, in pixels
             ) -> str:
-    "The style sheet every HTML page of the project starts from (report, sweep, diff): system fonts, plain tables, banners."
+    ("The style sheet every HTML page of the project starts from (report, sweep, diff): system fonts, plain "
+     "tables, banners.")
     return (f'body{{font-family:system-ui,sans-serif;max-width:{width}px;margin:2em auto;padding:0 1em}}'
-            'table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid #ddd;text-align:left}'
-            'img{max-width:100%}.alert{background:#fde2e1;border:2px solid #c0392b;padding:.8em;margin:1em 0;font-weight:bold}')
+            'table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid '
+            '#ddd;text-align:left}img{max-width:100%}.alert{background:#fde2e1;border:2px solid '
+            '#c0392b;padding:.8em;margin:1em 0;font-weight:bold}')
 
 PARAM_RULES = dict(
     data_path=Rule(str, None, 'a folder of images', True),
     valid_pct=Rule(float, lambda v: 0 < v < 1, 'a share between 0 and 1, e.g. 0.2'),
-    seed=Rule(int, lambda v: v >= 0, 'an integer >= 0'), train_seed=Rule(int, lambda v: v >= 0, 'an integer >= 0'),
-    item_size=Rule(int, lambda v: v >= 8, 'an integer >= 8, e.g. 460'), size=Rule(int, lambda v: v >= 8, 'an integer >= 8, e.g. 224'),
-    min_scale=Rule(float, lambda v: 0 < v <= 1, 'a value in (0, 1], e.g. 0.75'), bs=Rule(int, lambda v: v >= 1, 'an integer >= 1, e.g. 64'),
+    seed=Rule(int, lambda v: v >= 0, 'an integer >= 0'),
+    train_seed=Rule(int, lambda v: v >= 0, 'an integer >= 0'),
+    item_size=Rule(int, lambda v: v >= 8, 'an integer >= 8, e.g. 460'),
+    size=Rule(int, lambda v: v >= 8, 'an integer >= 8, e.g. 224'),
+    min_scale=Rule(float, lambda v: 0 < v <= 1, 'a value in (0, 1], e.g. 0.75'),
+    bs=Rule(int, lambda v: v >= 1, 'an integer >= 1, e.g. 64'),
     num_workers=Rule(int, lambda v: v >= 0, 'an integer >= 0', True),
-    epochs_head=Rule(int, lambda v: v >= 0, 'an integer >= 0 (0 with probe_epochs > 0: the head learns on features only)'),
+    epochs_head=Rule(int, lambda v: v >= 0,
+                     'an integer >= 0 (0 with probe_epochs > 0: the head learns on features only)'),
     epochs_finetune=Rule(int, lambda v: v >= 1, 'an integer >= 1'),
     probe_epochs=Rule(int, lambda v: v >= 0, 'an integer >= 0 (0: no probe)'),
-    num_it=Rule(int, lambda v: v >= 5, 'an integer >= 5, e.g. 100'), lr_spread=Rule(float, lambda v: v >= 1, 'a number >= 1, e.g. 10'),
+    num_it=Rule(int, lambda v: v >= 5, 'an integer >= 5, e.g. 100'),
+    lr_spread=Rule(float, lambda v: v >= 1, 'a number >= 1, e.g. 10'),
     lr_lo=Rule(float, lambda v: 0 < v < math.inf, 'a positive number, e.g. 1e-4', True),
     lr_hi=Rule(float, lambda v: 0 < v < math.inf, 'a positive number, e.g. 1e-3', True),
     lr_head=Rule(float, lambda v: 0 < v < math.inf, 'a positive number, e.g. 3e-3', True),
     label_smoothing=Rule(float, lambda v: 0 <= v < 1, 'a value in [0, 1), e.g. 0.1'),
     min_val=Rule(int, lambda v: v >= 1, 'an integer >= 1'), k=Rule(int, lambda v: v >= 1, 'an integer >= 1'),
-    figsize=Rule(float, lambda v: v > 0, 'a positive number'), dpi=Rule(int, lambda v: v >= 10, 'an integer >= 10'),
+    figsize=Rule(float, lambda v: v > 0, 'a positive number'),
+    dpi=Rule(int, lambda v: v >= 10, 'an integer >= 10'),
     precision=Rule(str, lambda v: v in PRECISIONS, ' or '.join(map(repr, PRECISIONS))))
 
 # %% ../nbs/00_core.ipynb #8894e215
@@ -341,10 +378,13 @@ def check_value(name:str, # a parameter name
     if v is None:
         if (r.optional if r else kind is None): return v
         raise PetError(f"{name}=None has the wrong type: {name} takes {_a(kind)}")
-    if not isinstance(v, (str, int, float)):  # bool is an int; a list or dict would reach the notebook as code
-        raise PetError(f"{name}={v!r} is not a plain value: parameters take text, a number, True/False or None")
+    # bool is an int; a list or dict would reach the notebook as code
+    if not isinstance(v, (str, int, float)):
+        raise PetError(f"{name}={v!r} is not a plain value: parameters take text, a number, True/False or "
+                       f"None")
     if kind is not None and not _kind_ok(v, kind):
-        raise PetError(f"{name}={v!r} has the wrong type: {name} takes {'None or ' if r and r.optional else ''}{_a(kind)}")
+        raise PetError(f"{name}={v!r} has the wrong type: {name} takes "
+                       f"{'None or ' if r and r.optional else ''}{_a(kind)}")
     if r and r.ok and not r.ok(v): raise PetError(f"{name}={v!r} is out of range: use {r.accepted}")
     return v
 

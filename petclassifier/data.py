@@ -57,12 +57,16 @@ def make_synthetic_pets(dest, # folder to create (or reuse when it holds the sam
                         size:int=64, # side of each square image, in pixels
                         seed:int=0): # seed of the generator: the same arguments give the same files
     "Write a small, deterministic set of synthetic Oxford-style images into `dest`; returns `dest`."
-    if not 1 <= n_breeds <= len(SYNTHETIC_BREEDS): raise PetError(f"n_breeds must be 1..{len(SYNTHETIC_BREEDS)}")
+    if not 1 <= n_breeds <= len(SYNTHETIC_BREEDS): raise PetError(f"n_breeds must be "
+                                                                  f"1..{len(SYNTHETIC_BREEDS)}")
     dest, rng = Path(dest), np.random.default_rng(seed)
     dest.mkdir(parents=True, exist_ok=True)
     for b, breed in enumerate(SYNTHETIC_BREEDS[:n_breeds]):
-        for i in range(1, n_per_breed+1): _synthetic_image(rng, b, size).save(dest/f'{breed}_{i}.jpg', quality=90)
-    (dest/SYNTHETIC_MARKER).write_text(SYNTHETIC_WARNING + ".\nMade by petclassifier.data.make_synthetic_pets for tests and smoke runs.\n")
+        for i in range(1, n_per_breed+1): _synthetic_image(rng, b, size).save(dest/f'{breed}_{i}.jpg',
+                                                                              quality=90)
+    (dest/SYNTHETIC_MARKER).write_text(SYNTHETIC_WARNING
+                                       + ".\nMade by petclassifier.data.make_synthetic_pets for tests and "
+                                         "smoke runs.\n")
     return dest
 
 # %% ../nbs/00_data.ipynb #4a80af44
@@ -97,12 +101,14 @@ def find_data(path=None, # image folder; None looks at $PETCLASSIFIER_DATA, fast
     if path is not None:
         p = Path(path).expanduser()
         if not p.exists(): raise PetError(f"data folder {p} does not exist: {DATA_HELP}")
-        if not p.is_dir(): raise PetError(f"data path {p} is a file, not a folder: pass the folder that holds the images")
+        if not p.is_dir(): raise PetError(f"data path {p} is a file, not a folder: pass the folder that "
+                                          f"holds the images")
         return _image_folder(p)
     if (p := _fastai_copy()) is not None: return p
     try: return untar_data(URLs.PETS)/'images'
     except Exception as e:
-        if not allow_synthetic: raise PetError(f"cannot download Oxford-IIIT Pet ({type(e).__name__}): {DATA_HELP}") from None
+        if not allow_synthetic: raise PetError(f"cannot download Oxford-IIIT Pet ({type(e).__name__}): "
+                                               f"{DATA_HELP}") from None
         dest = Path(synthetic_dir or Path(tempfile.gettempdir())/'petclassifier-synthetic-pets')
         synthetic_banner(dest)
         return make_synthetic_pets(dest)
@@ -137,19 +143,27 @@ def _examples(files, n:int=10) -> str:
 NOT_IN_BREEDS = '<>"'  # characters refused in a breed name: breeds are shown in reports and web pages
 
 def _image_problems(files, kinds, min_per_breed:int) -> list:
-    "The problems of an image folder, in words: mis-named files, unreadable ones, rare breeds, a single breed."
+    ("The problems of an image folder, in words: mis-named files, unreadable ones, rare breeds, a single "
+     "breed.")
     bad_names = [f for f in files if breed_of(f.name) is None]
     markup = [f for f in files if set(breed_of(f.name) or '') & set(NOT_IN_BREEDS)]
     unreadable = [f for f, k in zip(files, kinds) if k == 'unreadable']
-    counts = pd.Series([breed_of(f.name) for f in files if breed_of(f.name) and f not in unreadable], dtype=object).value_counts()
+    counts = pd.Series([breed_of(f.name) for f in files if breed_of(f.name) and f not in unreadable],
+                       dtype=object).value_counts()
     rare = counts[counts < min_per_breed]
     out = []
-    if bad_names: out.append(f"{len(bad_names)} file name(s) do not match <breed>_<number>.<ext> (rename them or move them out):" + _examples(bad_names))
-    if markup: out.append(f"{len(markup)} file name(s) give a breed with one of {' '.join(NOT_IN_BREEDS)} in it, which a breed "
-                          "name never has and a report or web page would read as markup (rename them):" + _examples(markup))
-    if unreadable: out.append(f"{len(unreadable)} file(s) are not readable images (corrupt, empty or not an image; delete or replace them):" + _examples(unreadable))
-    if len(rare): out.append(f"{len(rare)} breed(s) have fewer than {min_per_breed} images (add images or remove the breed):" + _examples([f"{b}: {n} image(s)" for b, n in rare.items()]))
-    if not out and len(counts) < 2: out.append(f"only {len(counts)} breed found ({', '.join(counts.index)}): a classifier needs at least 2 breeds")
+    if bad_names: out.append(f"{len(bad_names)} file name(s) do not match <breed>_<number>.<ext> (rename "
+                             f"them or move them out):" + _examples(bad_names))
+    if markup: out.append(f"{len(markup)} file name(s) give a breed with one of {' '.join(NOT_IN_BREEDS)} in "
+                          f"it, which a breed name never has and a report or web page would read as markup "
+                          f"(rename them):" + _examples(markup))
+    if unreadable: out.append(f"{len(unreadable)} file(s) are not readable images (corrupt, empty or not an "
+                              f"image; delete or replace them):" + _examples(unreadable))
+    if len(rare): out.append(f"{len(rare)} breed(s) have fewer than {min_per_breed} images (add images or "
+                             f"remove the breed):"
+                             + _examples([f"{b}: {n} image(s)" for b, n in rare.items()]))
+    if not out and len(counts) < 2: out.append(f"only {len(counts)} breed found ({', '.join(counts.index)}): "
+                                               f"a classifier needs at least 2 breeds")
     return out
 
 # %% ../nbs/00_data.ipynb #a09aa777
@@ -165,8 +179,8 @@ def check_images(path, # folder of images
         raise PetError(f"{path}: {len(problems)} problem(s) in the image folder; nothing was trained.\n"
                        + '\n'.join(f"  - {p}" for p in problems))
     huge = [f for f, k in zip(files, kinds) if k == 'huge']
-    if huge: warnings.warn(f"{len(huge)} image(s) have over {HUGE_PIXELS:,} pixels; they are used, but decoding "
-                           "them is slow (shrink them to speed up training):" + _examples(huge))
+    if huge: warnings.warn(f"{len(huge)} image(s) have over {HUGE_PIXELS:,} pixels; they are used, but "
+                           f"decoding them is slow (shrink them to speed up training):" + _examples(huge))
     return files
 
 # %% ../nbs/00_data.ipynb #f3ff4391
@@ -178,9 +192,11 @@ def pet_datablock(valid_pct:float=0.2, # share of images held out for validation
                   fast_data:bool=False, # the pipeline of 10_fast_data instead of fastai's transforms
                   image_cache:bool=True): # with `fast_data`: keep decoded training images in the cache folder
     "The tutorial's `DataBlock` for Oxford-IIIT Pet."
-    for k, v in dict(valid_pct=valid_pct, seed=seed, item_size=item_size, size=size, min_scale=min_scale).items(): check_value(k, v)
+    for k, v in dict(valid_pct=valid_pct, seed=seed, item_size=item_size, size=size,
+                     min_scale=min_scale).items(): check_value(k, v)
     if fast_data: return fast_datablock(sorted_image_files, RandomSplitter(valid_pct, seed=seed),
-                                        using_attr(RegexLabeller(PAT), 'name'), item_size, size, min_scale, image_cache)
+                                        using_attr(RegexLabeller(PAT), 'name'), item_size, size, min_scale,
+                                        image_cache)
     return DataBlock(blocks=(ImageBlock, CategoryBlock),
                      get_items=sorted_image_files,
                      splitter=RandomSplitter(valid_pct, seed=seed),
@@ -198,7 +214,8 @@ def default_workers() -> int:
 def usable_bs(bs:int, # the batch size asked for
               n_images:int, # images in the folder
               valid_pct:float=0.2): # share held out for validation
-    "`bs`, or the number of training images when there are fewer (with a warning): an epoch needs one full batch."
+    ("`bs`, or the number of training images when there are fewer (with a warning): an epoch needs one full "
+     "batch.")
     check_value('bs', bs)
     n_train = round(n_images * (1 - valid_pct))
     if bs <= n_train: return bs
@@ -214,7 +231,8 @@ def pet_dls(path, # folder of images (checked with `check_images` first)
     check_value('num_workers', num_workers)
     bs = usable_bs(bs, len(sorted_image_files(path)), kwargs.get('valid_pct', 0.2))
     nw = default_workers() if num_workers is None else num_workers
-    state = torch.get_rng_state()  # `RandomSplitter(seed=...)` re-seeds torch's global generator: the caller's stream is given back
+    # `RandomSplitter(seed=...)` re-seeds torch's global generator: the caller's stream is given back
+    state = torch.get_rng_state()
     try: return pet_datablock(**kwargs).dataloaders(path, bs=bs, num_workers=nw)
     finally: torch.set_rng_state(state)
 
@@ -231,7 +249,8 @@ def save_data_record(run_dir, # the run folder
                      files, # the checked image files
                      **params): # the pipeline's parameters (valid_pct, seed, item_size, size, min_scale, bs, ...)
     "Write `data.json` into `run_dir`; returns the record."
-    root = Path(path)  # the files are named through it, perhaps through a symbolic link: the record keeps the real folder
+    # the files are named through it, perhaps through a symbolic link: the record keeps the real folder
+    root = Path(path)
     rec = dict(path=str(root.resolve()), n_images=len(files), n_breeds=len({breed_of(f.name) for f in files}),
                fingerprint=files_fingerprint(files, root), synthetic=is_synthetic(root), params=params)
     write_json(artefact(run_dir, 'data'), rec)
@@ -245,7 +264,8 @@ def load_dls(run_dir, # the run folder written by 00_data
     if train_seed is not None: set_seed(train_seed)
     rec = read_json(artefact(run_dir, 'data', must_exist=True))
     path = Path(rec['path'])
-    if not path.is_dir(): raise PetError(f"the data folder {path} recorded in data.json is gone: run 00_data again")
+    if not path.is_dir(): raise PetError(f"the data folder {path} recorded in data.json is gone: run 00_data "
+                                         f"again")
     if files_fingerprint(sorted_image_files(path), path) != rec['fingerprint']:
         raise PetError(f"the images in {path} changed since 00_data ran: run 00_data again in {run_dir}")
     if rec.get('synthetic'): synthetic_banner(path)
@@ -271,14 +291,16 @@ def plot_breeds(table:pd.DataFrame # output of `breed_table`
     ax.invert_yaxis()
     ax.set_xlabel('images'); ax.set_title(f"{len(table)} breeds, {table.images.sum()} images")
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in SPECIES_COLOURS.values()]
-    ax.legend(handles, [f"{k} ({(table.species == k).sum()} breeds)" for k in SPECIES_COLOURS], loc='lower right')
+    ax.legend(handles, [f"{k} ({(table.species == k).sum()} breeds)" for k in SPECIES_COLOURS],
+              loc='lower right')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/00_data.ipynb #670d22ae
 def save_breeds(run_dir, # the run folder
                 table:pd.DataFrame): # output of `breed_table`
-    "Write `table` to the run folder's `breeds.csv` and its chart (`plot_breeds`) to `breeds.png`; returns the figure."
+    ("Write `table` to the run folder's `breeds.csv` and its chart (`plot_breeds`) to `breeds.png`; returns "
+     "the figure.")
     atomic_write(artefact(run_dir, 'breeds_csv'), lambda tmp: table.to_csv(tmp, index=False))
     fig = plot_breeds(table)
     save_figure(fig, artefact(run_dir, 'breeds_png'))

@@ -18,7 +18,8 @@ __all__ = ['INFERENCE_FILES', 'ONNX_OPSET', 'resize_matrix', 'load_item', 'learn
 def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
                   size:int=224 # side of the image the network sees
                  ):
-    "fastai's validation resampling from `item_size` to `size` px (area shrink, then bilinear) as a (size, item_size) tensor."
+    ("fastai's validation resampling from `item_size` to `size` px (area shrink, then bilinear) as a (size, "
+     "item_size) tensor.")
     import torch, torch.nn.functional as F
     m = torch.eye(item_size)[None]  # one row of the identity per input pixel, resampled like an image row
     shrink = item_size / size / 2   # fastai averages first when the output is less than half the input
@@ -29,7 +30,8 @@ def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
 def load_item(fn, # an image file
               item_size:int=460 # side of the square, as `Resize(item_size)`
              ) -> np.ndarray:
-    "The photo as fastai's validation `Resize` makes it: centre square, bilinear, as (item_size, item_size, 3) bytes."
+    ("The photo as fastai's validation `Resize` makes it: centre square, bilinear, as (item_size, item_size, "
+     "3) bytes.")
     with Image.open(fn) as im:
         im.load(); im = im.convert('RGB')
     w, h = im.size
@@ -40,26 +42,30 @@ def load_item(fn, # an image file
 
 # %% ../nbs/15_deploy.ipynb #3072679f
 def _normalize_stats(learn) -> tuple:
-    "The (mean, std) of the learner's `Normalize` batch transform as lists of three floats; (0, 1) without one (pretrained=False)."
+    ("The (mean, std) of the learner's `Normalize` batch transform as lists of three floats; (0, 1) without "
+     "one (pretrained=False).")
     norm = [t for t in learn.dls.after_batch.fs if type(t).__name__ == 'Normalize']
     if not norm: return [0.0] * 3, [1.0] * 3
-    if len(norm) > 1: raise PetError("the learner normalises its batches twice: export a learner made by vision_learner")
+    if len(norm) > 1: raise PetError("the learner normalises its batches twice: export a learner made by "
+                                     "vision_learner")
     return [float(v) for v in norm[0].mean.flatten()], [float(v) for v in norm[0].std.flatten()]
 
 def learner_sizes(learn) -> tuple:
-    "`(item_size, size)` of the learner's validation pipeline: the side of its `Resize` square and of its batches."
+    ("`(item_size, size)` of the learner's validation pipeline: the side of its `Resize` square and of its "
+     "batches.")
     from fastai.vision.augment import Resize, RandomResizedCropGPU
     rs = [t for t in learn.dls.after_item.fs if isinstance(t, Resize)]
     crops = [t for t in learn.dls.after_batch.fs if isinstance(t, RandomResizedCropGPU)]
     if len(rs) != 1 or len(crops) != 1 or len(set(rs[0].size)) != 1 or len(set(crops[0].size)) != 1:
-        raise PetError("the learner's pipeline is not the tutorial's (one square Resize, one RandomResizedCropGPU): "
-                       "export a learner built with pet_datablock")
+        raise PetError("the learner's pipeline is not the tutorial's (one square Resize, one "
+                       "RandomResizedCropGPU): export a learner built with pet_datablock")
     return rs[0].size[0], crops[0].size[0]
 
 def inference_graph(learn, # a trained fastai learner
                     item_size:int, # side of `Resize`'s square
                     size:int): # side the network sees
-    "The learner's network with fastai's validation resampling, normalisation and softmax around it (a `torch.nn.Module`)."
+    ("The learner's network with fastai's validation resampling, normalisation and softmax around it (a "
+     "`torch.nn.Module`).")
     import copy, torch
     class InferenceGraph(torch.nn.Module):
         def __init__(self, model, M, mean, std):
@@ -77,7 +83,8 @@ def inference_graph(learn, # a trained fastai learner
     return InferenceGraph(model, resize_matrix(item_size, size), mean, std).eval()
 
 # %% ../nbs/15_deploy.ipynb #f0dc5fe0
-INFERENCE_FILES = dict(model=RUN_FILES['onnx'].name, meta=RUN_FILES['onnx_meta'].name)  # what an export writes into its folder
+# what an export writes into its folder
+INFERENCE_FILES = dict(model=RUN_FILES['onnx'].name, meta=RUN_FILES['onnx_meta'].name)
 ONNX_OPSET = 18
 
 def onnx_probs(model_path, # a model.onnx
@@ -96,9 +103,11 @@ def parity(learn, # the fastai learner
     "Both models on `files`: images, share with the same top breed, largest difference of any probability."
     import copy, torch
     act = getattr(learn.loss_func, 'activation', lambda x: x)
-    model = copy.deepcopy(learn.model).float().cpu().eval()  # on the CPU, as ONNX Runtime: a GPU's arithmetic differs
+    # on the CPU, as ONNX Runtime: a GPU's arithmetic differs
+    model = copy.deepcopy(learn.model).float().cpu().eval()
     dl = learn.dls.test_dl(list(files), num_workers=0, device=torch.device('cpu'))
-    with torch.no_grad():  # fastai's batches and the network's forward pass, as `get_preds` runs them, recorder untouched
+    # fastai's batches and the network's forward pass, as `get_preds` runs them, recorder untouched
+    with torch.no_grad():
         fa = torch.cat([act(model(b[0])) for b in dl]).numpy()
     ox = onnx_probs(model_path, np.stack([load_item(f, item_size) for f in files]))
     return dict(images=len(files), top1_agreement=round(float((fa.argmax(1) == ox.argmax(1)).mean()), 4),
@@ -121,7 +130,8 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
                 files:list, # validation images for the parity check
                 tol:float=1e-3, # largest difference of a probability that passes
                 **record): # what else inference.json keeps (the run it came from)
-    "Write `model.onnx` and `inference.json` into `dest` after checking them against `learn`; returns the record."
+    ("Write `model.onnx` and `inference.json` into `dest` after checking them against `learn`; returns the "
+     "record.")
     import torch, warnings, onnx, onnxruntime
     from petclassifier.data import species_of
     dest, (item_size, size) = Path(dest), learner_sizes(learn)
@@ -129,8 +139,10 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
     graph = inference_graph(learn, item_size, size)
     def write(tmp):
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore')  # the exporter's notes on its own deprecation, not the user's business
-            torch.onnx.export(graph, torch.zeros(2, item_size, item_size, 3, dtype=torch.uint8), str(tmp), dynamo=False, opset_version=ONNX_OPSET,
+            # the exporter's notes on its own deprecation, not the user's business
+            warnings.simplefilter('ignore')
+            torch.onnx.export(graph, torch.zeros(2, item_size, item_size, 3, dtype=torch.uint8), str(tmp),
+                              dynamo=False, opset_version=ONNX_OPSET,
                               input_names=['image'], output_names=['probabilities'],
                               dynamic_axes={'image': {0: 'batch'}, 'probabilities': {0: 'batch'}})
     t0 = time.time()
@@ -138,17 +150,21 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
     check = parity(learn, path, files, item_size)
     if check['top1_agreement'] < 1 or check['max_prob_diff'] > tol:
         path.unlink()
-        raise PetError(f"the ONNX export disagrees with fastai on {check['images']} validation images (top-1 agreement "
-                       f"{check['top1_agreement']:.2%}, largest probability difference {check['max_prob_diff']:.2g} > {tol:g}): "
-                       "report it with the run folder")
+        raise PetError(f"the ONNX export disagrees with fastai on {check['images']} validation images (top-1 "
+                       f"agreement {check['top1_agreement']:.2%}, largest probability difference "
+                       f"{check['max_prob_diff']:.2g} > {tol:g}): report it with the run folder")
     mean, std = _normalize_stats(learn)
     labels = [str(v) for v in learn.dls.vocab]
-    meta = dict(labels=labels, species=[species_of(b) for b in labels], input='image', output='probabilities', item_size=item_size, size=size,
-                load=f"RGB; the largest centred square, resized to {item_size} x {item_size} with Pillow's bilinear filter; "
-                     "the bytes as (batch, height, width, 3) uint8",
-                in_graph=f"bytes to floats / 255, fastai's validation resampling to {size} px as a matrix, Normalize(mean, std), softmax",
-                mean=mean, std=std, opset=ONNX_OPSET, parity=dict(check, tol=tol), seconds=round(time.time() - t0, 1),
-                versions=dict(torch=torch.__version__, onnx=onnx.__version__, onnxruntime=onnxruntime.__version__),
+    meta = dict(labels=labels, species=[species_of(b) for b in labels], input='image', output='probabilities',
+                item_size=item_size, size=size,
+                load=f"RGB; the largest centred square, resized to {item_size} x {item_size} with Pillow's "
+                     f"bilinear filter; the bytes as (batch, height, width, 3) uint8",
+                in_graph=f"bytes to floats / 255, fastai's validation resampling to {size} px as a matrix, "
+                         f"Normalize(mean, std), softmax",
+                mean=mean, std=std, opset=ONNX_OPSET, parity=dict(check, tol=tol),
+                seconds=round(time.time() - t0, 1),
+                versions=dict(torch=torch.__version__, onnx=onnx.__version__,
+                              onnxruntime=onnxruntime.__version__),
                 examples=[str(Path(f).resolve()) for f in example_files(files)], **record)
     write_json(dest/INFERENCE_FILES['meta'], meta)
     return meta
@@ -158,7 +174,8 @@ def top_record(path, # the image
                probs, # its probabilities, one per breed of `labels` (NumPy or PyTorch)
                labels:list, # the breeds
                top:int) -> dict: # how many breeds to keep
-    "One line of `predict`'s answer: path, best breed, its probability and the `top` best (probabilities rounded to 4 places)."
+    ("One line of `predict`'s answer: path, best breed, its probability and the `top` best (probabilities "
+     "rounded to 4 places).")
     p = np.asarray(probs, dtype=np.float64)
     idx = np.argsort(-p, kind='stable')[:min(top, len(labels))]
     best = [(labels[j], round(float(p[j]), 4)) for j in idx]
@@ -171,7 +188,8 @@ class OnnxClassifier:
         self.meta = read_json(self.folder/INFERENCE_FILES['meta'])
     @property
     def session(self):
-        "The ONNX Runtime session, opened on first use; its threads sleep when idle (they leave the cores to decoding)."
+        ("The ONNX Runtime session, opened on first use; its threads sleep when idle (they leave the cores "
+         "to decoding).")
         if self._session is None:
             import onnxruntime as ort
             opts = ort.SessionOptions(); opts.log_severity_level = 3
@@ -180,15 +198,19 @@ class OnnxClassifier:
                                                  providers=['CPUExecutionProvider'])
         return self._session
     def probs(self, images:list, chunk:int=2) -> np.ndarray:
-        "Probabilities for `images` (files), one row each, `chunk` photos per pass: decoding overlaps the network."
+        ("Probabilities for `images` (files), one row each, `chunk` photos per pass: decoding overlaps the "
+         "network.")
         from concurrent.futures import ThreadPoolExecutor
         out, batch = [], []
-        with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as ex:  # Pillow and ONNX Runtime let threads run
-            arrays = ex.map(lambda f: load_item(f, self.meta['item_size']), images)  # in order, as each is ready
+        # Pillow and ONNX Runtime let threads run
+        with ThreadPoolExecutor(min(len(images), os.cpu_count() or 1)) as ex:
+            # in order, as each is ready
+            arrays = ex.map(lambda f: load_item(f, self.meta['item_size']), images)
             session = self.session  # opens while the first photos decode
             for i, a in enumerate(arrays, 1):
                 batch.append(a)
-                if len(batch) == chunk or i == len(images): out.append(onnx_probs(None, np.stack(batch), session)); batch = []
+                if len(batch) == chunk or i == len(images): out.append(onnx_probs(None, np.stack(batch),
+                                                                                  session)); batch = []
         return np.concatenate(out)
     def predict(self, images:list, top:int=1) -> list:
         "`top_record`s for `images`, in their order."
@@ -198,7 +220,8 @@ class OnnxClassifier:
 # %% ../nbs/15_deploy.ipynb #4cab5950
 def load_checked(pkl # an export.pkl that `check_trusted` has let through
                 ):
-    "`load_learner(pkl, cpu=True)` without fastai's warning about pickles: the signature check has answered it."
+    ("`load_learner(pkl, cpu=True)` without fastai's warning about pickles: the signature check has answered "
+     "it.")
     import warnings
     from fastai.learner import load_learner
     with warnings.catch_warnings():
@@ -210,7 +233,8 @@ def export_run(run, # a run folder whose series reached 03_discriminative_finetu
                out=None, # folder for the export (default: the run folder)
                trust:bool=False, # load an export.pkl that this user's runs did not sign
                tol:float=1e-3) -> dict: # see `export_onnx`
-    "Export the run's model to ONNX, checked on its validation images; returns the record written to inference.json."
+    ("Export the run's model to ONNX, checked on its validation images; returns the record written to "
+     "inference.json.")
     from petclassifier.data import load_dls
     run = Path(run)
     pkl = artefact(run, 'export', must_exist=True)

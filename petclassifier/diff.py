@@ -28,12 +28,14 @@ def _sources_only(cells:list) -> dict:
 def align_cells(a:list, # the cells of the base notebook
                 b:list # the cells of the new one
                ) -> list:
-    "`(i, j)` pairs of cell indices in notebook order, as nbdime aligns them; None where a cell has no partner."
+    ("`(i, j)` pairs of cell indices in notebook order, as nbdime aligns them; None where a cell has no "
+     "partner.")
     from nbdime import diff_notebooks
     diff = diff_notebooks(_sources_only(a), _sources_only(b))
     ops = next((d['diff'] for d in diff if d['key'] == 'cells'), [])
     pairs, i, j = [], 0, 0
-    for op in sorted(ops, key=lambda d: (d['key'], d['op'] != 'addrange')):  # cells added before base cell k first
+    # cells added before base cell k first
+    for op in sorted(ops, key=lambda d: (d['key'], d['op'] != 'addrange')):
         while i < op['key']: pairs.append((i, j)); i, j = i + 1, j + 1
         if op['op'] == 'addrange':
             pairs += [(None, j + k) for k in range(len(op['valuelist']))]; j += len(op['valuelist'])
@@ -70,7 +72,8 @@ def _text(v) -> str: return ''.join(v) if isinstance(v, list) else str(v)
 
 def cell_outputs(cell:dict # a notebook cell
                 ) -> tuple:
-    "`(text, figures)`: what the cell printed, returned and raised, as one text, and its figures as PNG bytes."
+    ("`(text, figures)`: what the cell printed, returned and raised, as one text, and its figures as PNG "
+     "bytes.")
     text, figures = [], []
     for o in cell.get('outputs', []) if cell.get('cell_type') == 'code' else []:
         d = o.get('data', {})
@@ -110,7 +113,8 @@ def compare_lines(a:str, b:str, # two texts
                   rtol:float|None=RTOL) -> list: # relative tolerance for numbers; None: compare as text
     "Rows `(kind, base line, new line)`: kinds 'same', 'close', 'changed', 'removed' (no new line), 'added'."
     la, lb = a.splitlines(), b.splitlines()
-    rows, match = [], difflib.SequenceMatcher(None, [shape(l) for l in la], [shape(l) for l in lb], autojunk=False)
+    rows, match = [], difflib.SequenceMatcher(None, [shape(l) for l in la], [shape(l) for l in lb],
+                                              autojunk=False)
     for op, i1, i2, j1, j2 in match.get_opcodes():
         if op == 'equal':
             rows += [(line_kind(x, y, rtol), x, y) for x, y in zip(la[i1:i2], lb[j1:j2])]; continue
@@ -144,7 +148,8 @@ def _on_white(im):
 
 def image_difference(a:bytes, b:bytes # two PNG pictures: the base run's and the new run's
                     ) -> tuple:
-    "`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their share (0: none)."
+    ("`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their "
+     "share (0: none).")
     from PIL import Image, ImageChops
     if a == b: return b, 0.0  # the same file: nothing differs, and nothing to draw
     ia, ib = (_on_white(Image.open(io.BytesIO(x))) for x in (a, b))
@@ -178,7 +183,8 @@ def diff_lesson(a:dict, b:dict, # two executed notebooks (nbformat)
                 rtol:float=RTOL) -> list:
     "`diff_cells` for every aligned pair of the two notebooks' cells, in order."
     pick = lambda cells, k: None if k is None else cells[k]
-    return [diff_cells(pick(a['cells'], i), pick(b['cells'], j), rtol) for i, j in align_cells(a['cells'], b['cells'])]
+    return [diff_cells(pick(a['cells'], i), pick(b['cells'], j), rtol)
+            for i, j in align_cells(a['cells'], b['cells'])]
 
 # %% ../nbs/17_diff.ipynb #1426478c
 def _lesson(run:Path, nb:str):
@@ -198,32 +204,38 @@ def breed_errors(run # a run folder
 # %% ../nbs/17_diff.ipynb #b6a6b17d
 def breed_rows(a:dict, b:dict # `breed_errors` of the base run and of the new one
               ) -> list:
-    "One row per breed of either run: errors and images in both, error rates and change; largest change first."
+    ("One row per breed of either run: errors and images in both, error rates and change; largest change "
+     "first.")
     rate = lambda e: e[0] / e[1] if e and e[1] else None
     rows = [dict(breed=k, base=a.get(k), new=b.get(k), base_rate=rate(a.get(k)), new_rate=rate(b.get(k)))
             for k in set(a) | set(b)]
-    for r in rows: r['change'] = None if None in (r['new_rate'], r['base_rate']) else r['new_rate'] - r['base_rate']
+    for r in rows: r['change'] = (None if None in (r['new_rate'], r['base_rate'])
+                                  else r['new_rate'] - r['base_rate'])
     return sorted(rows, key=lambda r: (-abs(r['change'] or 0), r['breed'].lower()))
 
 # %% ../nbs/17_diff.ipynb #78c160ed
 def diff_runs(base, new, # two run folders
               rtol:float=RTOL) -> dict:
-    "Everything the page shows: both runs, the parameters that differ, error rates, breeds and each lesson's cells."
+    ("Everything the page shows: both runs, the parameters that differ, error rates, breeds and each "
+     "lesson's cells.")
     base, new = Path(base), Path(new)
     for r in (base, new):
         if not is_run_dir(r):
-            raise PetError(f"{r} is not a run folder (no status.json/params.json): pass folders made by 'petclassifier run'")
+            raise PetError(f"{r} is not a run folder (no status.json/params.json): pass folders made by "
+                           f"'petclassifier run'")
     if not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
         raise PetError(f"--rtol {rtol}: use a share between 0 and 1, e.g. {RTOL:g}")
     pa, pb = (read_record(artefact(r, 'params')).get('parameters', {}) for r in (base, new))
     ma, mb = (read_record(artefact(r, 'metrics')) for r in (base, new))
     nbs = {nb: (_lesson(base, nb), _lesson(new, nb)) for nb in SERIES}
     return dict(base=base, new=new, rtol=rtol,
-                parameters={k: (pa.get(k), pb.get(k)) for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)},
+                parameters={k: (pa.get(k), pb.get(k)) for k in sorted(set(pa) | set(pb))
+                               if pa.get(k) != pb.get(k)},
                 metrics=[(k, ma.get(k), mb.get(k)) for k in METRIC_KEYS if k in ma or k in mb],
                 breeds=breed_rows(breed_errors(base), breed_errors(new)),
                 lessons={nb: diff_lesson(a, b, rtol) if a and b else None for nb, (a, b) in nbs.items()},
-                missing={nb: [r.name for r, x in ((base, a), (new, b)) if not x] for nb, (a, b) in nbs.items() if not (a and b)})
+                missing={nb: [r.name for r, x in ((base, a), (new, b)) if not x] for nb, (a, b) in nbs.items()
+                                                                                         if not (a and b)})
 
 # %% ../nbs/17_diff.ipynb #2da49f32
 DIFF_CSS = page_css(1500) + """table{margin:.5em 0}td,th{border:1px solid #ddd;vertical-align:top}
@@ -233,7 +245,8 @@ pre{margin:0;white-space:pre-wrap;font-size:12px}.cell{border-left:6px solid #cc
 tr.changed td,tr.removed td,tr.added td{background:#fdecea}tr.close td{background:#fff6dc}mark{background:#f7b3ad}
 .figs{display:flex;gap:1em;flex-wrap:wrap}.figs figure{margin:0}.figs img{max-width:460px;border:1px solid #ddd}
 .state{font-weight:bold;text-transform:uppercase;font-size:11px}.up{color:#c00}.down{color:#070}"""
-GENERATOR = 'petclassifier diff'  # the page's <meta name="generator">: a later diff may replace a page that has it
+# the page's <meta name="generator">: a later diff may replace a page that has it
+GENERATOR = 'petclassifier diff'
 
 def _png_tag(png:bytes, alt:str, cls:str) -> str:
     src = 'data:image/png;base64,' + base64.b64encode(png).decode()
@@ -241,9 +254,11 @@ def _png_tag(png:bytes, alt:str, cls:str) -> str:
 
 def _lines_html(rows:list, rtol:float) -> str:
     "Rows of `compare_lines` as a two-column table, the base run left; identical texts once."
-    if all(k == 'same' for k, *_ in rows): return '<pre>' + html.escape('\n'.join(x for _, x, _ in rows)) + '</pre>'
+    if all(k == 'same' for k, *_ in rows): return ('<pre>' + html.escape('\n'.join(x for _, x, _ in rows))
+                                                   + '</pre>')
     def pair(k, x, y):
-        if k in ('close', 'changed') and rtol is not None and shape(x) == shape(y): return mark_numbers(x, y, rtol)
+        if k in ('close', 'changed') and rtol is not None and shape(x) == shape(y): return mark_numbers(x, y,
+                                                                                                        rtol)
         return tuple('' if s is None else html.escape(s) for s in (x, y))
     row = '<tr class="{}"><td><pre>{}</pre></td><td><pre>{}</pre></td></tr>'
     return '<table class="lines">' + ''.join(row.format(k, *pair(k, x, y)) for k, x, y in rows) + '</table>'
@@ -251,24 +266,29 @@ def _lines_html(rows:list, rtol:float) -> str:
 # %% ../nbs/17_diff.ipynb #9e8baaaf
 def _figures_html(figs:list, where:str) -> str:
     "Each figure of both runs side by side, and the picture of where they differ (unless no pixel does)."
-    fig = lambda png, alt, cls, caption: f'<figure>{_png_tag(png, alt, cls)}<figcaption>{caption}</figcaption></figure>'
+    fig = (lambda png, alt, cls, caption: f'<figure>{_png_tag(png, alt, cls)}<figcaption>{caption}'
+                                          f'</figcaption></figure>')
     out = []
     for n, f in enumerate(figs, 1):
         name = f"{where}, figure {n}"
         parts = [fig(f[k], f"{k}: {name}", f"fig-{k}", k) for k in ('base', 'new') if f[k]]
-        if f['diff'] is None: parts.append(f"<p>only the {'base' if f['base'] else 'new'} run drew figure {n}</p>")
+        if f['diff'] is None: parts.append(f"<p>only the {'base' if f['base'] else 'new'} run drew figure "
+                                           f"{n}</p>")
         elif f['share'] == 0: parts.append('<p class="identical">identical: no pixel differs</p>')
-        else: parts.append(fig(f['diff'], f"difference: {name}", 'fig-diff', f"{f['share']:.1%} of the pixels differ (red)"))
+        else: parts.append(fig(f['diff'], f"difference: {name}", 'fig-diff',
+                               f"{f['share']:.1%} of the pixels differ (red)"))
         out.append('<div class="figs">' + ''.join(parts) + '</div>')
     return ''.join(out)
 
 def _cell_html(c:dict, nb:str, k:int, rtol:float) -> str:
-    "One pair of cells: its state, the code, the text it showed and its figures; an unchanged text cell folded."
+    ("One pair of cells: its state, the code, the text it showed and its figures; an unchanged text cell "
+     "folded.")
     where = f"{nb}, cell {k}"
     if c['type'] == 'markdown' and c['state'] == 'same':
         text = '\n'.join(x for _, x, _ in c['source'])
         return (f'<details class="cell same" id="nb-{nb}-{k}"><summary><small>{where}, text:</small> '
-                f'{html.escape(text.splitlines()[0] if text else "")}</summary><pre>{html.escape(text)}</pre></details>')
+                f'{html.escape(text.splitlines()[0] if text else "")}</summary><pre>{html.escape(text)}'
+                f'</pre></details>')
     out = [f'<div class="cell {c["state"]}" id="nb-{nb}-{k}"><span class="state">{c["state"]}</span>',
            f' <small>{where}</small>', _lines_html(c['source'], None)]
     if c['output']: out += ['<p><small>output</small></p>', _lines_html(c['output'], rtol)]
@@ -289,19 +309,21 @@ def _head_html(d:dict) -> str:
     head = lambda *names: '<tr>' + ''.join(f'<th>{c}</th>' for c in names) + '</tr>'
     rows = ''.join(tr(*(html.escape(str(v)) for v in (k, a, b))) for k, (a, b) in d['parameters'].items())
     num = lambda v: isinstance(v, (int, float))
-    ms = ''.join(tr(k, _num(a), _num(b), _change(b - a if num(a) and num(b) else None)) for k, a, b in d['metrics'])
+    ms = ''.join(tr(k, _num(a), _num(b), _change(b - a if num(a) and num(b) else None))
+                 for k, a, b in d['metrics'])
     return (f"<h1>What changed between two runs</h1><p>base: <code>{html.escape(str(d['base']))}</code><br>"
-            f"new: <code>{html.escape(str(d['new']))}</code></p><p>Numbers in printed text and tables count as equal "
-            f"when they differ by at most {d['rtol']:g} of the larger (a relative tolerance); clock times (mm:ss) are "
-            "shown but not compared. Code is compared as text, figures pixel by pixel.</p><h2>Parameters that differ</h2>"
+            f"new: <code>{html.escape(str(d['new']))}</code></p><p>Numbers in printed text and tables count "
+            f"as equal when they differ by at most {d['rtol']:g} of the larger (a relative tolerance); clock "
+            f"times (mm:ss) are shown but not compared. Code is compared as text, figures pixel by "
+            f"pixel.</p><h2>Parameters that differ</h2>"
             + (f"<table>{head('parameter', 'base', 'new')}{rows}</table>" if rows else '<p>none</p>')
             + f"<h2>Error rates</h2><table>{head('metric', 'base', 'new', 'change')}{ms}</table>")
 
 def _breeds_html(rows:list) -> str:
     "Every breed's validation errors in both runs, the largest change first."
     cell = lambda e: '-' if e is None else f"{e[0]} of {e[1]}"
-    body = ''.join(f"<tr><td>{html.escape(r['breed'])}</td><td>{cell(r['base'])}</td><td>{cell(r['new'])}</td>"
-                   f"<td>{_change(r['change'])}</td></tr>" for r in rows)
+    body = ''.join(f"<tr><td>{html.escape(r['breed'])}</td><td>{cell(r['base'])}</td><td>{cell(r['new'])}"
+                   f"</td><td>{_change(r['change'])}</td></tr>" for r in rows)
     head = '<tr><th>breed</th><th>base errors</th><th>new errors</th><th>change of the error rate</th></tr>'
     table = f'<table id="per-breed">{head}{body}</table>' if rows else '<p>neither run has per_breed.csv</p>'
     return '<h2>Validation errors per breed</h2>' + table
@@ -309,7 +331,8 @@ def _breeds_html(rows:list) -> str:
 # %% ../nbs/17_diff.ipynb #85020754
 def lesson_counts(cells:list # `diff_lesson` of one lesson
                  ) -> dict:
-    "How many pairs of cells changed their code, their text output and their figures, and how many stayed the same."
+    ("How many pairs of cells changed their code, their text output and their figures, and how many stayed "
+     "the same.")
     moved = lambda c, part: any(k not in ('same', 'close') for k, *_ in c[part])
     return dict(cells=len(cells), code=sum(moved(c, 'source') for c in cells),
                 output=sum(moved(c, 'output') for c in cells),
@@ -330,7 +353,8 @@ def summary_lines(d:dict # `diff_runs`
 def render_diff(d:dict # `diff_runs`
                ) -> str:
     "The whole page as one HTML document."
-    toc = ''.join(f'<li><a href="#nb-{nb}">{html.escape(s)}</a></li>' for nb, s in zip(SERIES, summary_lines(d)))
+    toc = ''.join(f'<li><a href="#nb-{nb}">{html.escape(s)}</a></li>'
+                  for nb, s in zip(SERIES, summary_lines(d)))
     body = [_head_html(d), _breeds_html(d['breeds']), f'<h2>The lessons</h2><ul>{toc}</ul>']
     for nb in SERIES:
         cells = d['lessons'][nb]
@@ -357,7 +381,8 @@ def write_diff(base, new, # two run folders: the reference and the run to look a
     "Write the page of what changed from `base` to `new`; returns `(path, summary lines)`."
     d = diff_runs(base, new, rtol)
     out = Path(out) if out else default_diff_path(base, new)
-    if out.is_dir(): raise PetError(f"--out {out} is a folder: name the page to write, e.g. {out/'diff.html'}")
+    if out.is_dir(): raise PetError(f"--out {out} is a folder: name the page to write, e.g. "
+                                    f"{out/'diff.html'}")
     if out.is_symlink() or (out.exists() and f'content="{GENERATOR}"' not in _head(out)):
         raise PetError(f"{out} exists and is not a page of petclassifier diff: choose another --out")
     out.parent.mkdir(parents=True, exist_ok=True)

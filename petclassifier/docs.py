@@ -17,10 +17,12 @@ __all__ = ['SITE_STAMP', 'API_MODULES', 'run_notebooks', 'check_out_dir', 'noteb
 # %% ../nbs/12_docs.ipynb #9471ef5c
 def run_notebooks(run # a run folder
                  ) -> list:
-    "The executed notebooks of `run` in series order; a `PetError` when `run` is no run folder or one is missing."
+    ("The executed notebooks of `run` in series order; a `PetError` when `run` is no run folder or one is "
+     "missing.")
     run = Path(run)
     if not is_run_dir(run):
-        raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by petclassifier run")
+        raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by "
+                       f"petclassifier run")
     nbs = [artefact(run, 'notebooks')/f'{nb}.ipynb' for nb in SERIES]
     missing = [p.stem for p in nbs if not p.is_file()]
     if missing:
@@ -33,11 +35,14 @@ SITE_STAMP = '.petclassifier-site'  # file that marks a folder as a site written
 
 def check_out_dir(out # the folder the site is to be written to
                  ) -> Path:
-    "`out` when a site may be written there (absent, empty, or an earlier build with `SITE_STAMP`); else a `PetError`."
+    ("`out` when a site may be written there (absent, empty, or an earlier build with `SITE_STAMP`); else a "
+     "`PetError`.")
     out = Path(out)
-    if out.exists() and not out.is_dir(): raise PetError(f"--out {out} is a file: choose a folder for the site")
+    if out.exists() and not out.is_dir(): raise PetError(f"--out {out} is a file: choose a folder for the "
+                                                         f"site")
     if out.is_dir() and any(out.iterdir()) and not (out/SITE_STAMP).is_file():
-        raise PetError(f"--out {out} is a non-empty folder that petclassifier docs did not write: choose a new or empty folder")
+        raise PetError(f"--out {out} is a non-empty folder that petclassifier docs did not write: choose a "
+                       f"new or empty folder")
     return out
 
 # %% ../nbs/12_docs.ipynb #5a91f3ac
@@ -51,7 +56,8 @@ def notebook_title(path # a notebook file
     return Path(path).stem
 
 # %% ../nbs/12_docs.ipynb #1606a58e
-API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'app', 'run', 'report', 'docs', 'cli']
+API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'app', 'run',
+               'report', 'docs', 'cli']
 
 def _cell(s) -> str: return str(s).replace('|', '\\|').replace('\n', ' ')
 
@@ -60,27 +66,33 @@ def api_entry(name:str, # the exported name
              ) -> str:
     "Markdown for one function or class: its signature, docstring and a table of its parameters' docments."
     from fastcore.docments import docments
-    try: sig = str(inspect.signature(obj, eval_str=True))  # annotations as types, not the strings `annotations` leaves
+    # annotations as types, not the strings `annotations` leaves
+    try: sig = str(inspect.signature(obj, eval_str=True))
     except Exception:
         try: sig = str(inspect.signature(obj))
         except (TypeError, ValueError): sig = '(...)'
-    out = [f"### `{name}`", f"```python\n{'class' if inspect.isclass(obj) else 'def'} {name}{sig}\n```", inspect.getdoc(obj) or '']
+    out = [f"### `{name}`", f"```python\n{'class' if inspect.isclass(obj) else 'def'} {name}{sig}\n```",
+           inspect.getdoc(obj) or '']
     if inspect.isfunction(obj):
         rows = [(p, d) for p, d in docments(obj, full=True).items() if p != 'return' and d['docment']]
         if rows: out.append('| parameter | default | meaning |\n|---|---|---|\n' + '\n'.join(
-            f"| `{p}` | {'' if d['default'] is inspect.Parameter.empty else '`' + _cell(repr(d['default'])) + '`'} | {_cell(d['docment'])} |"
+            f"| `{p}` | "
+            f"{'' if d['default'] is inspect.Parameter.empty else '`' + _cell(repr(d['default'])) + '`'} | "
+            f"{_cell(d['docment'])} |"
             for p, d in rows))
     return '\n\n'.join(s for s in out if s)
 
 # %% ../nbs/12_docs.ipynb #7731fe59
 def api_page(module:str # a module of petclassifier, e.g. 'core'
             ) -> str:
-    "Markdown page for `petclassifier.<module>`: its docstring, its constants, then every exported function and class."
+    ("Markdown page for `petclassifier.<module>`: its docstring, its constants, then every exported function "
+     "and class.")
     m = importlib.import_module(f'petclassifier.{module}')
     names = getattr(m, '__all__', [])
     defs = [n for n in names if inspect.isfunction(getattr(m, n)) or inspect.isclass(getattr(m, n))]
     consts = [n for n in names if n not in defs]
-    parts = [f"# petclassifier.{module}", inspect.getdoc(m) or '', 'Constants: ' + ', '.join(f'`{n}`' for n in consts) if consts else '']
+    parts = [f"# petclassifier.{module}", inspect.getdoc(m) or '',
+             'Constants: ' + ', '.join(f'`{n}`' for n in consts) if consts else '']
     return '\n\n'.join(p for p in parts + [api_entry(n, getattr(m, n)) for n in defs] if p) + '\n'
 
 # %% ../nbs/12_docs.ipynb #e9763673
@@ -97,18 +109,25 @@ def index_page(run, # a run folder
     r = load_run(run)
     m, env, run_status = r['metrics'], r['env'], r['status']
     out = [f"# petclassifier: run {Path(run).name}",
-           "The fastai pet-breeds tutorial (Oxford-IIIT Pet, 37 breeds of cats and dogs) as five lessons: the data, "
-           "training a new head on a pretrained network, the learning-rate finder, discriminative fine-tuning, and "
-           "interpreting the errors. Each lesson below is the notebook as this run executed it, outputs and figures included."]
+           "The fastai pet-breeds tutorial (Oxford-IIIT Pet, 37 breeds of cats and dogs) as five lessons: "
+           "the data, training a new head on a pretrained network, the learning-rate finder, discriminative "
+           "fine-tuning, and interpreting the errors. Each lesson below is the notebook as this run executed "
+           "it, outputs and figures included."]
     if r['data'].get('synthetic'): out.append(f"!!! warning \"Synthetic data\"\n    {SYNTHETIC_WARNING}.")
-    out.append(f"Profile **{_num(run_status.get('profile', '?'))}**, status **{_num(run_status.get('status', '?'))}**, finished {_num(run_status.get('finished'))}.")
-    out.append("## Error rates\n\n| metric | this run | tutorial (resnet34, full dataset) |\n|---|---|---|\n" +
-               '\n'.join(f"| {k} | {_num(m.get(k))} | {_num(TUTORIAL_REFERENCE.get(k))} |" for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE))
-    out.append("## Lessons\n\n" + '\n'.join(f"{i}. [{titles[nb]}](notebooks/{nb}.ipynb) (`{nb}`)" for i, nb in enumerate(SERIES, 1)))
-    out.append("The [report](report.md) gathers the run's figures, parameters and timings; the API pages describe the library.")
+    out.append(f"Profile **{_num(run_status.get('profile', '?'))}**, status "
+               f"**{_num(run_status.get('status', '?'))}**, finished {_num(run_status.get('finished'))}.")
+    out.append("## Error rates\n\n| metric | this run | tutorial (resnet34, full dataset) |\n|---|---|---|\n"
+               +
+               '\n'.join(f"| {k} | {_num(m.get(k))} | {_num(TUTORIAL_REFERENCE.get(k))} |"
+                         for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE))
+    out.append("## Lessons\n\n" + '\n'.join(f"{i}. [{titles[nb]}](notebooks/{nb}.ipynb) (`{nb}`)"
+                                            for i, nb in enumerate(SERIES, 1)))
+    out.append("The [report](report.md) gathers the run's figures, parameters and timings; the API pages "
+               "describe the library.")
     rows = [('python', env.get('python')), ('device', env.get('device')), ('platform', env.get('platform')),
             *env.get('versions', {}).items(), ('git commit', env.get('git_commit'))]
-    out.append("## Environment\n\n| item | value |\n|---|---|\n" + '\n'.join(f"| {_num(k)} | {_num(v)} |" for k, v in rows))
+    out.append("## Environment\n\n| item | value |\n|---|---|\n"
+               + '\n'.join(f"| {_num(k)} | {_num(v)} |" for k, v in rows))
     return '\n\n'.join(out) + '\n'
 
 # %% ../nbs/12_docs.ipynb #7779b8f0
@@ -128,13 +147,15 @@ def mkdocs_config(nav:list, # the navigation: a list of {title: page} entries
     return dict(site_name=title, docs_dir='docs', site_dir='site', use_directory_urls=False, nav=nav,
                 theme=dict(name='material', font=False, features=['navigation.sections']),
                 markdown_extensions=['tables', 'admonition', 'toc', 'pymdownx.superfences'],
-                plugins=[{'mkdocs-jupyter': dict(execute=False, include_source=True, include_requirejs=False, cache=False)}])
+                plugins=[{'mkdocs-jupyter': dict(execute=False, include_source=True, include_requirejs=False,
+                                                 cache=False)}])
 
 # %% ../nbs/12_docs.ipynb #86f53222
 def stage_sources(run, # a run folder
                   dest # an empty folder; gets docs/ and mkdocs.yml
                  ) -> Path:
-    "Write the site's sources for `run` (pages, notebooks, report figures, API pages, mkdocs.yml) to `dest`; returns mkdocs.yml."
+    ("Write the site's sources for `run` (pages, notebooks, report figures, API pages, mkdocs.yml) to "
+     "`dest`; returns mkdocs.yml.")
     import yaml
     run, docs = Path(run), Path(dest)/'docs'
     (docs/'notebooks').mkdir(parents=True); (docs/'api').mkdir()
@@ -146,7 +167,8 @@ def stage_sources(run, # a run folder
     for k in FIGURES:
         if artefact(run, k).is_file(): shutil.copy2(plain_file(artefact(run, k)), docs/RUN_FILES[k].name)
     for m in API_MODULES: (docs/'api'/f'{m}.md').write_text(api_page(m))
-    nav = [{'Home': 'index.md'}, {'Lessons': [{f'{nb[:2]} {titles[nb]}': f'notebooks/{nb}.ipynb'} for nb in SERIES]},
+    nav = [{'Home': 'index.md'},
+           {'Lessons': [{f'{nb[:2]} {titles[nb]}': f'notebooks/{nb}.ipynb'} for nb in SERIES]},
            {'Report': 'report.md'}, {'API': [{f'petclassifier.{m}': f'api/{m}.md'} for m in API_MODULES]}]
     cfg = Path(dest)/'mkdocs.yml'
     cfg.write_text(yaml.safe_dump(mkdocs_config(nav, f'petclassifier run {run.name}'), sort_keys=False))
@@ -155,12 +177,14 @@ def stage_sources(run, # a run folder
 # %% ../nbs/12_docs.ipynb #7cf8af44
 def _site_files(folder:Path) -> list:
     "The files under `folder`, as sorted relative POSIX paths, the stamp left out."
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file() and p.name != SITE_STAMP)
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob('*') if p.is_file()
+                  and p.name != SITE_STAMP)
 
 def _earlier_build(out:Path, new:list) -> list:
     "The files the build before wrote into `out` (by its stamp), each one inside `out`."
     stamp = read_json(out/SITE_STAMP) if (out/SITE_STAMP).is_file() else {}
-    files = stamp.get('files', [f for f in new if (out/f).is_file()])  # a stamp without its list: same names only
+    # a stamp without its list: same names only
+    files = stamp.get('files', [f for f in new if (out/f).is_file()])
     root = out.resolve()
     return [f for f in files if isinstance(f, str) and (out/f).resolve().is_relative_to(root)]
 
@@ -173,10 +197,11 @@ def publish_site(site, # a freshly built site folder
     new = _site_files(site)
     old = _earlier_build(out, new) if out.is_dir() else []
     clash = [f for f in new if (out/f).exists() and f not in old]
-    if clash: raise PetError(f"--out {out} holds {clash[0]}, which the site would replace and no earlier build wrote: "
-                             "move it away or choose another folder")
+    if clash: raise PetError(f"--out {out} holds {clash[0]}, which the site would replace and no earlier "
+                             f"build wrote: move it away or choose another folder")
     for f in old: (out/f).unlink(missing_ok=True)
-    for d in sorted({(out/f).parent for f in old}, key=lambda p: -len(p.parts)):  # folders the old build left empty
+    # folders the old build left empty
+    for d in sorted({(out/f).parent for f in old}, key=lambda p: -len(p.parts)):
         while d != out and d.is_dir() and not any(d.iterdir()): d.rmdir(); d = d.parent
     for f in new:
         (out/f).parent.mkdir(parents=True, exist_ok=True)
@@ -188,15 +213,16 @@ def publish_site(site, # a freshly built site folder
 def build_site(run, # a run folder
                out=None # folder for the site (default RUN/site): absent, empty or an earlier build
               ) -> Path:
-    "Build the static HTML site of `run` (nothing is executed) into `out`; returns the folder (open its index.html)."
+    ("Build the static HTML site of `run` (nothing is executed) into `out`; returns the folder (open its "
+     "index.html).")
     import logging
     try:
         from mkdocs.config import load_config
         from mkdocs.commands.build import build
         import material, mkdocs_jupyter
     except ImportError as e:
-        raise PetError(f"petclassifier docs needs MkDocs, its Material theme and mkdocs-jupyter ({e.name} is missing): "
-                       "pip install -e '.[docs]'") from None
+        raise PetError(f"petclassifier docs needs MkDocs, its Material theme and mkdocs-jupyter ({e.name} is "
+                       f"missing): pip install -e '.[docs]'") from None
     run = Path(run)
     run_notebooks(run)
     out = check_out_dir(artefact(run, 'site') if out is None else Path(out)).absolute()
@@ -207,7 +233,9 @@ def build_site(run, # a run folder
         logging.getLogger('mkdocs').setLevel(logging.WARNING)
         build(load_config(str(cfg)))
         site = work/'src'/'site'
-        (site/'404.html').unlink(missing_ok=True)  # a server's error page: its links start at the server's root, not here
-        publish_site(site, out, run=str(run.resolve()), built=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
+        # a server's error page: its links start at the server's root, not here
+        (site/'404.html').unlink(missing_ok=True)
+        publish_site(site, out, run=str(run.resolve()),
+                     built=time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()))
     finally: shutil.rmtree(work, ignore_errors=True)
     return out

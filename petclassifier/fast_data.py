@@ -30,8 +30,10 @@ def _crop_matrix(crop:RandomResizedCropGPU, x):
 class CropAffine(AffineCoordTfm):
     "fastai's merged affine transforms with a `RandomResizedCropGPU` window folded in: training batches only."
     def __init__(self, affine:AffineCoordTfm, crop:RandomResizedCropGPU):
-        super().__init__(aff_fs=[*affine.aff_fs, partial(_crop_matrix, crop)], coord_fs=affine.coord_fs, size=crop.size,
-                         mode=affine.mode, pad_mode=affine.pad_mode, align_corners=affine.align_corners, p=affine.p)
+        super().__init__(aff_fs=[*affine.aff_fs, partial(_crop_matrix, crop)], coord_fs=affine.coord_fs,
+                         size=crop.size,
+                         mode=affine.mode, pad_mode=affine.pad_mode, align_corners=affine.align_corners,
+                         p=affine.p)
     def before_call(self, b, split_idx):
         if split_idx: self.do = False
         else: super().before_call(b, split_idx)
@@ -46,7 +48,8 @@ class ValidResize(RandomResizedCropGPU):
 # %% ../nbs/10_fast_data.ipynb #64606295
 def fused_aug_transforms(size:int=224, # final size
                          min_scale:float=0.75): # smallest share of the image kept by the random crop
-    "`aug_transforms(size=size, min_scale=min_scale)` with the crop and the affine transforms sampled in one step."
+    ("`aug_transforms(size=size, min_scale=min_scale)` with the crop and the affine transforms sampled in "
+     "one step.")
     tfms = aug_transforms(size=size, min_scale=min_scale)
     aff = [t for t in tfms if isinstance(t, AffineCoordTfm)]
     crop = [t for t in tfms if isinstance(t, RandomResizedCropGPU)]
@@ -62,7 +65,8 @@ def _full(m:Tensor) -> Tensor:
 
 # %% ../nbs/10_fast_data.ipynb #b6da30c5
 def _warp_matrix(coord_fs, n:int) -> Tensor|None:
-    "The perspective warps among fastai's `coord_fs` (after `before_call`) as one (n, 3, 3) matrix; None if another coord transform is there."
+    ("The perspective warps among fastai's `coord_fs` (after `before_call`) as one (n, 3, 3) matrix; None if "
+     "another coord transform is there.")
     h = torch.eye(3).expand(n, 3, 3)
     for f in coord_fs:
         if not hasattr(f, 'targ_pts'): return None
@@ -72,8 +76,10 @@ def _warp_matrix(coord_fs, n:int) -> Tensor|None:
 
 # %% ../nbs/10_fast_data.ipynb #c39cb069
 def _square_matrix(w:int, h:int, item_size:int, pcts) -> Tensor:
-    "Map from `Resize(item_size)`'s output square (normalised, align_corners) to a `w`×`h` image, for crop position `pcts`."
-    c = int(min(w/item_size, h/item_size) * item_size)  # the side of the square, computed as `Resize` computes it
+    ("Map from `Resize(item_size)`'s output square (normalised, align_corners) to a `w`×`h` image, for crop "
+     "position `pcts`.")
+    # the side of the square, computed as `Resize` computes it
+    c = int(min(w/item_size, h/item_size) * item_size)
     l, t = int(pcts[0]*(w - c)), int(pcts[1]*(h - c))
     s = item_size
     return torch.tensor([[c*(s-1)/(s*max(w-1, 1)), 0., (2*l - 1 + c)/max(w-1, 1) - 1],
@@ -85,11 +91,13 @@ def _square_matrix(w:int, h:int, item_size:int, pcts) -> Tensor:
 def _output_grid(n:int) -> Tensor:
     "Centres of the pixels of an `n`×`n` output, normalised (align_corners) and homogeneous: (1, n*n, 3)."
     lin = torch.linspace(-1, 1, n)
-    return torch.stack([lin[None].expand(n, n), lin[:, None].expand(n, n), torch.ones(n, n)], -1).view(1, -1, 3)
+    return torch.stack([lin[None].expand(n, n), lin[:, None].expand(n, n), torch.ones(n, n)], -1).view(1, -1,
+                                                                                                       3)
 
 # %% ../nbs/10_fast_data.ipynb #ea083263
 class PresizeAugment(Transform):
-    "Training items: `Resize(item_size)`'s random square and `CropAffine`'s window, flip, rotation, zoom and warp, sampled once at the final size."
+    ("Training items: `Resize(item_size)`'s random square and `CropAffine`'s window, flip, rotation, zoom "
+     "and warp, sampled once at the final size.")
     split_idx, order = 0, 1
     def __init__(self, aff:CropAffine, # the fused batch transform whose random draws are reused, image by image
                  item_size:int=460): # size of the square `Resize` would have produced
@@ -102,29 +110,37 @@ class PresizeAugment(Transform):
             s, n = self.item_size, self.size
             self.aff.before_call(torch.empty(1, 1, 1, 1).expand(1, 3, s, s), split_idx=0)
             warp = _warp_matrix(self.aff.coord_fs, 1)
-            sq, base, aff = _square_matrix(w, h, s, (random.random(), random.random())), _output_grid(n), _full(self.aff.mat.float())
+            sq, base, aff = (_square_matrix(w, h, s, (random.random(), random.random())), _output_grid(n),
+                             _full(self.aff.mat.float()))
             pts = base @ (sq @ warp @ aff if warp is not None else sq @ aff).transpose(1, 2)
-            if warp is not None and (pts[..., 2] == 0).any(): pts = base @ (sq @ aff).transpose(1, 2)  # as fastai: skip a degenerate warp
+            # as fastai: skip a degenerate warp
+            if warp is not None and (pts[..., 2] == 0).any(): pts = base @ (sq @ aff).transpose(1, 2)
             return (pts[..., :2] / pts[..., 2:]).view(1, n, n, 2)
 
     def encodes(self, x:TensorImage):
-        with torch._C.DisableTorchFunctionSubclass():  # plain tensors: fastai's per-op dispatch would cost more than the maths
+        # plain tensors: fastai's per-op dispatch would cost more than the maths
+        with torch._C.DisableTorchFunctionSubclass():
             h, w = x.shape[-2:]
             g = self.grid(w, h)
             img = x[None].float()
-            # average down first where one output pixel would span over two source pixels (bilinear sampling would alias)
-            step = min(float(g[..., 0].max() - g[..., 0].min())*(w-1), float(g[..., 1].max() - g[..., 1].min())*(h-1)) / (2*(self.size-1))
-            if step > 2: img = F.interpolate(img, scale_factor=1/step, mode='area', recompute_scale_factor=True)
+            # average down first where one output pixel would span over two source pixels (bilinear sampling
+            # would alias)
+            step = min(float(g[..., 0].max() - g[..., 0].min())*(w-1),
+                       float(g[..., 1].max() - g[..., 1].min())*(h-1)) / (2*(self.size-1))
+            if step > 2: img = F.interpolate(img, scale_factor=1/step, mode='area',
+                                             recompute_scale_factor=True)
             y = F.grid_sample(img, g, mode=self.aff.mode, padding_mode=self.aff.pad_mode, align_corners=True)
             return TensorImage(y[0].round_().clamp_(0, 255).to(torch.uint8))
 
 # %% ../nbs/10_fast_data.ipynb #6f7ba7a7
 def cache_key(fn, # image file
               item_size:int): # the cap on the short side
-    "Name of `fn`'s cache entry: changes when the file's path, modification time or size, or `item_size`, change."
+    ("Name of `fn`'s cache entry: changes when the file's path, modification time or size, or `item_size`, "
+     "change.")
     fn = Path(fn).resolve()
     st = fn.stat()
-    return hashlib.sha256(f"{fn}\0{st.st_mtime_ns}\0{st.st_size}\0{item_size}".encode()).hexdigest()[:32] + '.npy'
+    return (hashlib.sha256(f"{fn}\0{st.st_mtime_ns}\0{st.st_size}\0{item_size}".encode()).hexdigest()[:32]
+            + '.npy')
 
 # %% ../nbs/10_fast_data.ipynb #10d6ed30
 def _decode_small(fn, item_size:int) -> np.ndarray:
@@ -132,7 +148,8 @@ def _decode_small(fn, item_size:int) -> np.ndarray:
     with Image.open(fn) as im:
         w, h = im.size
         r = item_size / min(w, h)
-        if r < 1 and im.format == 'JPEG': im.draft('RGB', (math.ceil(w*r), math.ceil(h*r)))  # decode at 1/2, 1/4 or 1/8 when possible
+        # decode at 1/2, 1/4 or 1/8 when possible
+        if r < 1 and im.format == 'JPEG': im.draft('RGB', (math.ceil(w*r), math.ceil(h*r)))
         im = im.convert('RGB')
         r = item_size / min(im.size)
         if r < 1: im = im.resize((max(1, round(im.size[0]*r)), max(1, round(im.size[1]*r))), Image.BILINEAR)
@@ -143,7 +160,8 @@ _cache_warned = False
 def presized_image(fn, # image file
                    item_size:int, # the cap on the short side
                    cache=None): # cache folder; None: no cache
-    "`fn` as a (3, h, w) uint8 `TensorImage` with its short side at most `item_size`, through the cache when given."
+    ("`fn` as a (3, h, w) uint8 `TensorImage` with its short side at most `item_size`, through the cache "
+     "when given.")
     global _cache_warned
     entry = Path(cache)/cache_key(fn, item_size) if cache is not None else None
     if entry is not None and entry.exists():
@@ -153,26 +171,31 @@ def presized_image(fn, # image file
     if entry is not None:
         try: atomic_write(entry, lambda tmp: np.save(tmp, a))
         except PetError as e:
-            if not _cache_warned: warnings.warn(f"the image cache {cache} cannot be written ({e}): going on without it")
+            if not _cache_warned: warnings.warn(f"the image cache {cache} cannot be written ({e}): going on "
+                                                f"without it")
             _cache_warned = True
     return TensorImage(torch.from_numpy(a).permute(2, 0, 1))
 
 # %% ../nbs/10_fast_data.ipynb #0c2ed112
 class OpenPetImage(RandTransform):
-    "Open an image file: as a presized uint8 tensor (through the cache) for training, as fastai's `PILImage` otherwise."
+    ("Open an image file: as a presized uint8 tensor (through the cache) for training, as fastai's "
+     "`PILImage` otherwise.")
     split_idx = None  # every split: the split only chooses how the image is opened
-    input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)  # what `PILImage.create` accepts (used by `test_dl`)
+    # what `PILImage.create` accepts (used by `test_dl`)
+    input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)
     def __init__(self, item_size:int=460, # cap on the short side of training images
                  cache=None): # cache folder; None: no cache
         super().__init__(p=1.)
         store_attr()
     def before_call(self, b, split_idx): self.do, self.train = True, split_idx == 0
     def encodes(self, x:Path|str|Tensor|np.ndarray|bytes|Image.Image):
-        return presized_image(x, self.item_size, self.cache) if self.train and isinstance(x, (str, Path)) else PILImage.create(x)
+        return (presized_image(x, self.item_size, self.cache) if self.train and isinstance(x, (str, Path))
+                else PILImage.create(x))
 
 # %% ../nbs/10_fast_data.ipynb #7c5d4a0c
 class ResizeValid(Resize):
-    "`Resize` for validation, test and prediction items only (training items are sampled by `PresizeAugment`)."
+    ("`Resize` for validation, test and prediction items only (training items are sampled by "
+     "`PresizeAugment`).")
     split_idx = 1
 
 # %% ../nbs/10_fast_data.ipynb #067cc70b
@@ -183,10 +206,12 @@ def fast_datablock(get_items, # the tutorial's item getter
                    size:int=224, # final size
                    min_scale:float=0.75, # smallest share of the image kept by the random crop
                    image_cache:bool=True): # keep decoded training images in `cache_dir('images')`
-    "The tutorial's `DataBlock` with training images cut, augmented and resized in one resampling, in the workers."
+    ("The tutorial's `DataBlock` with training images cut, augmented and resized in one resampling, in the "
+     "workers.")
     tfms = fused_aug_transforms(size=size, min_scale=min_scale)
     aff = next((t for t in tfms if isinstance(t, CropAffine)), None)
-    if aff is None: raise PetError(f"fast_data=True needs a random crop (min_scale < 1, the tutorial's 0.75); min_scale={min_scale}: use fast_data=False")
+    if aff is None: raise PetError(f"fast_data=True needs a random crop (min_scale < 1, the tutorial's "
+                                   f"0.75); min_scale={min_scale}: use fast_data=False")
     opener = OpenPetImage(item_size, cache_dir('images') if image_cache else None)
     return DataBlock(blocks=(TransformBlock(type_tfms=opener, batch_tfms=IntToFloatTensor), CategoryBlock),
                      get_items=get_items, splitter=splitter, get_y=get_y,

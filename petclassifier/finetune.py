@@ -22,13 +22,15 @@ def _plot_stage(ax, tl, h, offset:int, first:bool):
     ax.plot(it, tl.train_loss, color='tab:blue', lw=1, label='train (per batch)' if first else None)
     if len(h):
         per_epoch = len(tl) / len(h)
-        ax.plot(offset + h.epoch.to_numpy()*per_epoch, h.valid_loss, 'o-', color='tab:orange', label='valid (per epoch)' if first else None)
+        ax.plot(offset + h.epoch.to_numpy()*per_epoch, h.valid_loss, 'o-', color='tab:orange',
+                label='valid (per epoch)' if first else None)
     return it.max() if len(it) else offset
 
 # %% ../nbs/03_discriminative_finetune.ipynb #c2eb88f4
 def plot_training_loss(run_dir # run folder with losses.csv and history.csv
                       ):
-    "Training loss per batch and validation loss per epoch across all stages, stages separated; returns the figure."
+    ("Training loss per batch and validation loss per epoch across all stages, stages separated; returns the "
+     "figure.")
     losses = pd.read_csv(artefact(run_dir, 'losses', must_exist=True))
     hist = pd.read_csv(artefact(run_dir, 'history', must_exist=True))
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -37,14 +39,16 @@ def plot_training_loss(run_dir # run folder with losses.csv and history.csv
         if i: ax.axvline(offset, color='grey', ls='--')
         ax.text(offset, 0.98, f' {stage}', va='top', color='grey', transform=ax.get_xaxis_transform())
         offset = _plot_stage(ax, losses[losses.stage == stage], hist[hist.stage == stage], offset, i == 0)
-    ax.set_xlabel('mini-batches'); ax.set_ylabel('loss'); ax.legend(); ax.set_title('loss over the whole training')
+    ax.set_xlabel('mini-batches'); ax.set_ylabel('loss'); ax.legend(); ax.set_title('loss over the whole '
+                                                                                    'training')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/03_discriminative_finetune.ipynb #02fff9f8
 def export_learner(learn # the trained learner
                   ) -> Path:
-    "`learn.export()` into the run folder's `export.pkl`, signed (`sign_model`), without the training loggers; returns the path."
+    ("`learn.export()` into the run folder's `export.pkl`, signed (`sign_model`), without the training "
+     "loggers; returns the path.")
     logger = learn.cbs.filter(risinstance((RunLogger, ProgressLog)))
     learn.remove_cbs(logger)
     try: p = atomic_write(artefact(learn.path, 'export'), learn.export)
@@ -55,8 +59,10 @@ def export_learner(learn # the trained learner
 # %% ../nbs/03_discriminative_finetune.ipynb #3915a5ef
 def record_final(learn, # the fine-tuned learner, saved as the run folder's perfecto.pth
                  **metrics): # the stage's settings worth recording (epochs_finetune, lr_lo, lr_hi)
-    "`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner` and `export_onnx`; returns the path of export.pkl."
-    if errors := epoch_errors(learn): metrics['best_finetune_error_rate'] = min(errors)  # the tutorial's published 5.8 % is such a best epoch
+    ("`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner` and "
+     "`export_onnx`; returns the path of export.pkl.")
+    # the tutorial's published 5.8 % is such a best epoch
+    if errors := epoch_errors(learn): metrics['best_finetune_error_rate'] = min(errors)
     record_stage(learn, 'final', **metrics)
     p = export_learner(learn)
     export_onnx(learn, learn.path, list(learn.dls.valid.items), run=str(Path(learn.path).resolve()))

@@ -27,13 +27,15 @@ def per_breed_errors(cm:np.ndarray, # confusion matrix: rows actual, columns pre
                      vocab) -> pd.DataFrame: # the breeds, in the matrix's order
     "Validation images, errors and error rate per breed, with the breed's species."
     images = cm.sum(1)
-    df = pd.DataFrame(dict(breed=list(vocab), species=[species_of(b) for b in vocab], images=images, errors=images - np.diag(cm)))
+    df = pd.DataFrame(dict(breed=list(vocab), species=[species_of(b) for b in vocab], images=images,
+                           errors=images - np.diag(cm)))
     df['error_rate'] = (df.errors / df.images.where(df.images > 0)).round(4)
     return df
 
 # %% ../nbs/04_interpret.ipynb #ad484c1a
 def species_error(cm:np.ndarray, vocab) -> float:
-    "Share of validation images whose predicted breed is of the other species (a cat called a dog or the reverse)."
+    ("Share of validation images whose predicted breed is of the other species (a cat called a dog or the "
+     "reverse).")
     sp = np.array([species_of(b) for b in vocab])
     return float(cm[sp[:, None] != sp[None, :]].sum() / cm.sum())
 
@@ -41,10 +43,12 @@ def species_error(cm:np.ndarray, vocab) -> float:
 def record_interpretation(run_dir, # the run folder
                           interp, # the `ClassificationInterpretation` of the final model
                           per_breed:pd.DataFrame): # `per_breed_errors` of its confusion matrix
-    "Write `per_breed` to the run folder's per_breed.csv, and the counts and error rates of `interp` to metrics.json; returns the metrics."
+    ("Write `per_breed` to the run folder's per_breed.csv, and the counts and error rates of `interp` to "
+     "metrics.json; returns the metrics.")
     cm = interp.confusion_matrix()
     atomic_write(artefact(run_dir, 'per_breed'), lambda tmp: per_breed.to_csv(tmp, index=False))
-    return update_metrics(run_dir, valid_images=int(cm.sum()), species_error_rate=species_error(cm, interp.vocab),
+    return update_metrics(run_dir, valid_images=int(cm.sum()),
+                          species_error_rate=species_error(cm, interp.vocab),
                           interpret_error_rate=float(1 - np.trace(cm) / cm.sum()))
 
 # %% ../nbs/04_interpret.ipynb #cbcdf866
@@ -54,7 +58,8 @@ def top_losses_rows(k:int # images shown
     return max(1, int(np.ceil(np.sqrt(k))))
 
 # %% ../nbs/04_interpret.ipynb #ce41efb8
-_fastai_confusion_matrix = getattr(ClassificationInterpretation.confusion_matrix, 'fastai', ClassificationInterpretation.confusion_matrix)
+_fastai_confusion_matrix = getattr(ClassificationInterpretation.confusion_matrix, 'fastai',
+                                   ClassificationInterpretation.confusion_matrix)
 
 @patch
 def confusion_matrix(self:ClassificationInterpretation):
@@ -62,7 +67,8 @@ def confusion_matrix(self:ClassificationInterpretation):
     if getattr(self, '_kept_cm', None) is None: self._kept_cm = _fastai_confusion_matrix(self)
     return self._kept_cm.copy()
 
-ClassificationInterpretation.confusion_matrix.fastai = _fastai_confusion_matrix  # importing this module again patches once
+# importing this module again patches once
+ClassificationInterpretation.confusion_matrix.fastai = _fastai_confusion_matrix
 
 # %% ../nbs/04_interpret.ipynb #00763caf
 def tta_error_rate(learn, # a trained learner

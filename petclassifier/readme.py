@@ -33,7 +33,8 @@ def settings(root # the project's folder (holds settings.ini)
             ) -> dict:
     "The `[DEFAULT]` section of the project's `settings.ini`."
     p = Path(root)/'settings.ini'
-    if not p.is_file(): raise PetError(f"{p} does not exist: pass the project's folder (the one holding settings.ini)")
+    if not p.is_file(): raise PetError(f"{p} does not exist: pass the project's folder (the one holding "
+                                       f"settings.ini)")
     cfg = ConfigParser(delimiters=['=']); cfg.read(p)
     return dict(cfg['DEFAULT'])
 
@@ -52,13 +53,16 @@ def readme_paths(root # the project's folder
 
 # %% ../nbs/11_readme.ipynb #39dac9cd
 def _links(settings:dict, nb:str) -> str:
-    "Where notebook `nb` (a file name in nbs/) opens: executed on the docs site (lessons), and to run on Colab and Kaggle."
+    ("Where notebook `nb` (a file name in nbs/) opens: executed on the docs site (lessons), and to run on "
+     "Colab and Kaggle.")
     from petclassifier.params import SERIES
     repo = settings.get('git_url', '').rstrip('/').removeprefix('https://github.com/')
     path = f"{repo}/blob/{settings.get('branch', 'main')}/{settings.get('nbs_path', 'nbs')}/{nb}"
-    links = [f"[Colab](https://colab.research.google.com/github/{path})", f"[Kaggle](https://kaggle.com/kernels/welcome?src=https://github.com/{path})"]
+    links = [f"[Colab](https://colab.research.google.com/github/{path})",
+             f"[Kaggle](https://kaggle.com/kernels/welcome?src=https://github.com/{path})"]
     site = settings.get('doc_host', '').rstrip('/') + settings.get('doc_baseurl', '').rstrip('/')
-    if site and Path(nb).stem in SERIES: links.insert(0, f"[executed]({site}/notebooks/{Path(nb).stem}.html)")  # the nightly's site
+    # the nightly's site
+    if site and Path(nb).stem in SERIES: links.insert(0, f"[executed]({site}/notebooks/{Path(nb).stem}.html)")
     return ' · '.join(links)
 
 def _nb_summary(path:Path) -> tuple:
@@ -82,8 +86,10 @@ def notebooks_table(root=None # the project's folder; default: the one being ren
     for p in sorted(index.parent.glob('*.ipynb')):
         if p == index or p.name.startswith('_'): continue
         title, summary, exp = _nb_summary(p)
-        module = '' if exp is None else '`python -m petclassifier`' if exp == '__main__' else f'`petclassifier.{exp}`'
-        rows.append([f'`{p.name}`', f"**{title}**: {summary}" if summary else f"**{title}**", module, _links(s, p.name)])
+        module = ('' if exp is None else '`python -m petclassifier`' if exp == '__main__'
+                  else f'`petclassifier.{exp}`')
+        rows.append([f'`{p.name}`', f"**{title}**: {summary}" if summary else f"**{title}**", module,
+                     _links(s, p.name)])
     return md_table(['notebook', 'what it is', 'module', 'open'], rows)
 
 # %% ../nbs/11_readme.ipynb #59eae65f
@@ -92,7 +98,8 @@ def _value(v) -> str: return f"`{v!r}`"
 def profiles_table(profiles:dict|None=None, # name -> settings; default `petclassifier.params.PROFILES`
                    nb_params:dict|None=None # notebook -> parameter -> default; default: the project's notebooks
                   ) -> MarkdownText:
-    "Table of every series parameter: the notebooks' default and the value under each profile (bold: set by it)."
+    ("Table of every series parameter: the notebooks' default and the value under each profile (bold: set by "
+     "it).")
     import petclassifier.params as params
     profiles = params.PROFILES if profiles is None else profiles
     nb_params = params.notebook_params(readme_paths(_root())[0].parent) if nb_params is None else nb_params
@@ -101,8 +108,10 @@ def profiles_table(profiles:dict|None=None, # name -> settings; default `petclas
         for k, v in ps.items():
             if k != 'run_dir': where.setdefault(k, (v, []))[1].append(nb.split('_')[0])
     unknown = sorted({k for p in profiles.values() for k in p} - set(where))
-    if unknown: raise PetError(f"profile setting(s) {', '.join(unknown)} are no notebook parameter: fix PROFILES or the parameters cells")
-    rows = [[f'`{k}`', ', '.join(nbs), _value(v)] + [f"**{_value(p[k])}**" if k in p else _value(v) for p in profiles.values()]
+    if unknown: raise PetError(f"profile setting(s) {', '.join(unknown)} are no notebook parameter: fix "
+                               f"PROFILES or the parameters cells")
+    rows = [[f'`{k}`', ', '.join(nbs), _value(v)]
+            + [f"**{_value(p[k])}**" if k in p else _value(v) for p in profiles.values()]
             for k, (v, nbs) in where.items()]
     return md_table(['parameter', 'notebook', 'default', *profiles], rows)
 
@@ -123,11 +132,13 @@ def options_table(cmd:str='run' # a sub-command of `petclassifier`
     import argparse
     from petclassifier.cli import parser
     subs = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction))
-    if cmd not in subs.choices: raise PetError(f"petclassifier has no command {cmd!r}: use one of {', '.join(subs.choices)}")
+    if cmd not in subs.choices: raise PetError(f"petclassifier has no command {cmd!r}: use one of "
+                                               f"{', '.join(subs.choices)}")
     rows = []
     for a in subs.choices[cmd]._actions:
         if a.help == argparse.SUPPRESS or isinstance(a, argparse._HelpAction): continue
-        meta = '' if a.nargs == 0 else ' ' + (a.metavar or ('|'.join(map(str, a.choices)) if a.choices else a.dest.upper()))
+        meta = ('' if a.nargs == 0 else ' '
+                + (a.metavar or ('|'.join(map(str, a.choices)) if a.choices else a.dest.upper())))
         name = ', '.join(f'`{o}{meta}`' for o in a.option_strings) or f'`{a.dest}`'
         rows.append([name, a.help or ''])
     return md_table(['option', 'what it does'], rows)
@@ -160,7 +171,8 @@ def render_readme(root=None # the project's folder; default: the checkout petcla
     global _RENDERING
     root = _root(root)
     index, _ = readme_paths(root)
-    if not index.is_file(): raise PetError(f"{index} does not exist: create the front page, or set readme_nb in settings.ini")
+    if not index.is_file(): raise PetError(f"{index} does not exist: create the front page, or set readme_nb "
+                                           f"in settings.ini")
     parts, ns = [HEADER.format(nb=index.relative_to(root).as_posix())], {'__name__': 'readme'}
     _RENDERING, before = root, _RENDERING
     try:
@@ -169,7 +181,8 @@ def render_readme(root=None # the project's folder; default: the checkout petcla
             if c['cell_type'] == 'markdown': parts.append(src.strip())
             elif c['cell_type'] == 'code':
                 try: out = run_cell(src, ns)
-                except Exception as e: raise PetError(f"{index.name}, cell {i}: {type(e).__name__}: {e}: fix the cell") from None
+                except Exception as e: raise PetError(f"{index.name}, cell {i}: {type(e).__name__}: {e}: fix "
+                                                      f"the cell") from None
                 if out: parts.append(out.strip())
     finally: _RENDERING = before
     return '\n\n'.join(p for p in parts if p) + '\n'
@@ -191,8 +204,10 @@ def write_readme(root=None, # the project's folder; default: the checkout petcla
 # %% ../nbs/11_readme.ipynb #6f9072af
 def main(argv:list|None=None # arguments (default sys.argv[1:])
         ) -> int:
-    "`python -m petclassifier.readme [--check] [--root DIR]`: 0 when README.md is up to date, 1 when stale, 2 on errors."
-    ap = argparse.ArgumentParser(prog=REGENERATE, description='Write README.md from nbs/index.ipynb (the project front page).')
+    ("`python -m petclassifier.readme [--check] [--root DIR]`: 0 when README.md is up to date, 1 when stale, "
+     "2 on errors.")
+    ap = argparse.ArgumentParser(prog=REGENERATE,
+                                 description='Write README.md from nbs/index.ipynb (the project front page).')
     ap.add_argument('--check', action='store_true', help='write nothing; exit 1 when README.md is stale')
     ap.add_argument('--root', help="the project's folder (default: the checkout petclassifier runs from)")
     args = ap.parse_args(argv)

@@ -20,8 +20,10 @@ __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_ru
            'plot_history']
 
 # %% ../nbs/06_report.ipynb #5889178a
-TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)  # published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
-PETS_FULL_IMAGES = 7390  # image files in fastai's copy of Oxford-IIIT Pet (`untar_data(URLs.PETS)`), the tutorial's data
+# published, full Oxford-IIIT Pet, resnet34: after the head, and its best fine-tuning epoch
+TUTORIAL_REFERENCE = dict(head_error_rate=0.065, best_finetune_error_rate=0.058)
+# image files in fastai's copy of Oxford-IIIT Pet (`untar_data(URLs.PETS)`), the tutorial's data
+PETS_FULL_IMAGES = 7390
 
 # %% ../nbs/06_report.ipynb #e54d755d
 def load_run(run # a run folder
@@ -29,8 +31,8 @@ def load_run(run # a run folder
     "Status, parameters, environment, metrics, data, model and learning-rate records of a run folder."
     run = Path(run)
     if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json)")
-    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data', model='model', lr='lr_json',
-                 onnx='onnx_meta')
+    parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data',
+                 model='model', lr='lr_json', onnx='onnx_meta')
     return dict(run=run, **{k: read_record(artefact(run, f)) for k, f in parts.items()})
 
 # %% ../nbs/06_report.ipynb #8d83aaa0
@@ -39,7 +41,8 @@ def error_interval(errors:int, # misclassified validation images
                    conf:float=0.95): # confidence level
     "Clopper-Pearson (exact binomial) interval for the error rate `errors`/`n`: (low, high)."
     if not (float(errors).is_integer() and float(n).is_integer() and 0 <= errors <= n and n >= 1):
-        raise ValueError(f"error_interval needs whole numbers 0 <= errors <= n and n >= 1, got errors={errors!r}, n={n!r}")
+        raise ValueError(f"error_interval needs whole numbers 0 <= errors <= n and n >= 1, got "
+                         f"errors={errors!r}, n={n!r}")
     errors, n = int(errors), int(n)
     from scipy.stats import beta  # only here: the report needs scipy for nothing else
     a = 1 - conf
@@ -63,16 +66,19 @@ def validation_counts(r:dict # output of `load_run`
 # %% ../nbs/06_report.ipynb #10cf6aa7
 def worst_breeds(run, # a run folder
                  n:int=5) -> pd.DataFrame: # how many breeds
-    "The `n` breeds with the highest validation error rate (more errors first among equals), from per_breed.csv."
+    ("The `n` breeds with the highest validation error rate (more errors first among equals), from "
+     "per_breed.csv.")
     pb = artefact(run, 'per_breed')
     if not pb.exists(): return pd.DataFrame(columns=['breed', 'species', 'images', 'errors', 'error_rate'])
     df = pd.read_csv(pb).dropna(subset=['error_rate'])
-    return df.sort_values(['error_rate', 'errors', 'breed'], ascending=[False, False, True]).head(n).reset_index(drop=True)
+    return df.sort_values(['error_rate', 'errors', 'breed'],
+                          ascending=[False, False, True]).head(n).reset_index(drop=True)
 
 # %% ../nbs/06_report.ipynb #54ad3b96
 def _kv(**items) -> pd.DataFrame:
     "A two-column table (item, value) of the items that are not None."
-    return pd.DataFrame([dict(item=k.replace('_', ' '), value=_fmt(v)) for k, v in items.items() if v is not None])
+    return pd.DataFrame([dict(item=k.replace('_', ' '), value=_fmt(v)) for k, v in items.items()
+                                                                              if v is not None])
 
 # %% ../nbs/06_report.ipynb #7f82796c
 def _exports(onnx:dict # the run's inference.json ({} without one)
@@ -80,8 +86,9 @@ def _exports(onnx:dict # the run's inference.json ({} without one)
     "The model card's line on the model files: fastai's export, and the ONNX one with its parity check."
     if not onnx: return RUN_FILES['export'].name
     p = onnx['parity']
-    return (f"{RUN_FILES['export'].name} (fastai); {RUN_FILES['onnx'].name} (ONNX opset {onnx['opset']}: fastai's top breed "
-            f"on {p['top1_agreement']:.0%} of {p['images']} validation images, every probability within {p['max_prob_diff']:.1g})")
+    return (f"{RUN_FILES['export'].name} (fastai); {RUN_FILES['onnx'].name} (ONNX opset {onnx['opset']}: "
+            f"fastai's top breed on {p['top1_agreement']:.0%} of {p['images']} validation images, every "
+            f"probability within {p['max_prob_diff']:.1g})")
 
 # %% ../nbs/06_report.ipynb #351d5b8a
 def _card_data(r:dict, heading:str) -> list:
@@ -91,12 +98,15 @@ def _card_data(r:dict, heading:str) -> list:
     errors, n = validation_counts(r)
     blocks = [(heading, 'Data'), ('table', _kv(
         folder=d.get('path'), images=d.get('n_images'), breeds=d.get('n_breeds'),
-        kind='SYNTHETIC: generated stand-in images' if d.get('synthetic') else 'photographs (Oxford-IIIT Pet file names)',
-        split=f"random, {dp['valid_pct']:.0%} of the images held out for validation, seed {dp.get('seed')}" if 'valid_pct' in dp else None,
+        kind='SYNTHETIC: generated stand-in images' if d.get('synthetic')
+             else 'photographs (Oxford-IIIT Pet file names)',
+        split=f"random, {dp['valid_pct']:.0%} of the images held out for validation, seed {dp.get('seed')}"
+              if 'valid_pct' in dp else None,
         validation_images=n, fingerprint=d.get('fingerprint') or 'not recorded'))]
     if mod.get('vocab'): blocks.append(('p', f"Breeds ({len(mod['vocab'])}): " + ', '.join(mod['vocab'])))
     blocks += [(heading, 'Model'), ('table', _kv(
-        architecture=mod.get('arch', run_params.get('arch')), pretrained=mod.get('pretrained', run_params.get('pretrained')),
+        architecture=mod.get('arch', run_params.get('arch')),
+        pretrained=mod.get('pretrained', run_params.get('pretrained')),
         starting_weights=mod.get('weights') or 'not recorded in model.json',
         input_normalisation=mod.get('norm'), exported_model=_exports(r.get('onnx') or {})))]
     return blocks
@@ -108,17 +118,24 @@ def _card_training(r:dict, heading:str) -> list:
     setting = lambda k: m.get(k, run_params.get(k))
     fast = run_params.get('fast_data', r['data'].get('params', {}).get('fast_data'))
     return [(heading, 'Training'), ('table', _kv(
-        stage_1_head=(f"{run_params['probe_epochs']} epoch(s) on the frozen body's features (a probe), then " if run_params.get('probe_epochs') else '')
-                     + f"{setting('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate {_fmt(m.get('lr_head'))}"
+        stage_1_head=(f"{run_params['probe_epochs']} epoch(s) on the frozen body's features (a probe), then "
+                      if run_params.get('probe_epochs') else '')
+                     + f"{setting('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate "
+                       f"{_fmt(m.get('lr_head'))}"
                      + (", a linear head" if run_params.get('linear_head') else ''),
-        stage_2_whole_network=f"{setting('epochs_finetune')} epoch(s), unfrozen, learning rates {_fmt(lr.get('lr_lo', m.get('lr_lo')))} "
-                              f"(first layers) to {_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
+        stage_2_whole_network=f"{setting('epochs_finetune')} epoch(s), unfrozen, learning rates "
+                              f"{_fmt(lr.get('lr_lo', m.get('lr_lo')))} (first layers) to "
+                              f"{_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
         learning_rate_rule=lr.get('rule'),
-        images=f"presized to {run_params.get('item_size')} px, trained at {run_params.get('size')} px, batches of {run_params.get('bs')}",
-        augmentation=(f"random crops (min_scale {run_params.get('min_scale')}), flips, rotation, zoom, warp, lighting: "
-                      + ("10_fast_data's pipeline, sampled once per image" if fast else "fastai's aug_transforms on batches")),
+        images=f"presized to {run_params.get('item_size')} px, trained at {run_params.get('size')} px, "
+               f"batches of {run_params.get('bs')}",
+        augmentation=(f"random crops (min_scale {run_params.get('min_scale')}), flips, rotation, zoom, warp, "
+                      f"lighting: "
+                      + ("10_fast_data's pipeline, sampled once per image" if fast
+                         else "fastai's aug_transforms on batches")),
         label_smoothing=run_params.get('label_smoothing'), seed=run_params.get('train_seed'),
-        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if run_params.get('freeze_bn') else "fastai's: trained with the head",
+        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if run_params.get('freeze_bn')
+                   else "fastai's: trained with the head",
         precision=r['model'].get('precision') or 'fp32', device=env.get('device')))]
 
 # %% ../nbs/06_report.ipynb #5cff6eb8
@@ -128,11 +145,13 @@ def _card_validation(r:dict, heading:str) -> list:
     errors, n = validation_counts(r)
     rows = dict(final_error_rate=m.get('final_error_rate'))
     if n: rows['errors'] = f"{errors} of {n} validation images"
-    if n: rows['95% interval of the error'] = '{:.3f} to {:.3f} (Clopper-Pearson)'.format(*error_interval(errors, n))
+    if n: rows['95% interval of the error'] = ('{:.3f} to {:.3f} '
+                                               '(Clopper-Pearson)'.format(*error_interval(errors, n)))
     rows.update(head_error_rate=m.get('head_error_rate'), species_error_rate=m.get('species_error_rate'),
                 tta_error_rate=m.get('tta_error_rate'))
     worst = worst_breeds(r['run'])
-    return [(heading, 'Validation'), ('table', _kv(**rows)), ('p', 'The five breeds with the highest error rate:'),
+    return [(heading, 'Validation'), ('table', _kv(**rows)),
+            ('p', 'The five breeds with the highest error rate:'),
             ('table', worst) if len(worst) else ('p', '(per_breed.csv is missing)')]
 
 # %% ../nbs/06_report.ipynb #4a04fc42
@@ -142,33 +161,40 @@ def _card_use(r:dict, heading:str) -> list:
     errors, n = validation_counts(r)
     v = env.get('versions', {})
     commit = env.get('git_commit')
-    blocks = [(heading, 'Environment'), ('table', _kv(python=env.get('python'), platform=env.get('platform'), device=env.get('device'),
+    blocks = [(heading, 'Environment'),
+              ('table', _kv(python=env.get('python'), platform=env.get('platform'), device=env.get('device'),
           torch=v.get('torch'), torchvision=v.get('torchvision'), fastai=v.get('fastai'), timm=v.get('timm'),
           petclassifier=v.get('petclassifier'),
           code=f"{commit}{' (uncommitted changes)' if env.get('git_dirty') else ''}" if commit else None))]
-    blocks += [(heading, 'Intended use'), ('p', "A teaching model: it shows the fastai pet-breeds tutorial (transfer learning, the "
-          "learning-rate finder, discriminative fine-tuning) on the 37 breeds of the Oxford-IIIT Pet data set, 12 cats and "
-          "25 dogs. It is not meant for decisions about real animals (identification, breeding, veterinary or adoption "
-          "questions).")]
-    lim = ["It cannot answer 'none of these': images outside its training distribution (other animals, breeds that are "
-           "not among its breeds, mixed breeds, drawings, cartoons and other non-photographs) still get one of its breeds, "
-           "sometimes with a high probability.",
-           f"It learned from {d['n_images'] - n if n and d.get('n_images') else '?'} of {d.get('n_images', '?')} images "
-           f"(the others are its validation set); the full Oxford-IIIT Pet has {PETS_FULL_IMAGES:,}."]
+    blocks += [(heading, 'Intended use'),
+               ('p', "A teaching model: it shows the fastai pet-breeds tutorial (transfer learning, the "
+          "learning-rate finder, discriminative fine-tuning) on the 37 breeds of the Oxford-IIIT Pet data "
+          "set, 12 cats and 25 dogs. It is not meant for decisions about real animals (identification, "
+          "breeding, veterinary or adoption questions).")]
+    lim = ["It cannot answer 'none of these': images outside its training distribution (other animals, "
+           "breeds that are not among its breeds, mixed breeds, drawings, cartoons and other "
+           "non-photographs) still get one of its breeds, sometimes with a high probability.",
+           f"It learned from {d['n_images'] - n if n and d.get('n_images') else '?'} of "
+           f"{d.get('n_images', '?')} images (the others are its validation set); the full Oxford-IIIT Pet "
+           f"has {PETS_FULL_IMAGES:,}."]
     if n:
         lo, hi = error_interval(errors, n)
-        lim.append(f"The validation set has {n} images, so the error rate is known only roughly: {errors}/{n} = "
-                   f"{errors/n:.3f}, 95% interval {lo:.3f} to {hi:.3f}. Two runs whose error rates differ by less than this width may not differ at all.")
+        lim.append(f"The validation set has {n} images, so the error rate is known only roughly: "
+                   f"{errors}/{n} = {errors/n:.3f}, 95% interval {lo:.3f} to {hi:.3f}. Two runs whose error "
+                   f"rates differ by less than this width may not differ at all.")
     if d.get('synthetic'): lim.insert(0, f"**{SYNTHETIC_WARNING}.**")
     return blocks + [(heading, 'Limits'), ('ul', lim)]
 
 # %% ../nbs/06_report.ipynb #7a87dc6d
 def model_card_blocks(r:dict, # output of `load_run`, for a succeeded run
                       level:int=2): # heading level of the card's sections
-    "The model card as report blocks: data, model, training, validation, environment, intended use and limits."
+    ("The model card as report blocks: data, model, training, validation, environment, intended use and "
+     "limits.")
     heading = f'h{level}'
-    blocks = [('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")] if r['data'].get('synthetic') else []
-    return blocks + _card_data(r, heading) + _card_training(r, heading) + _card_validation(r, heading) + _card_use(r, heading)
+    blocks = ([('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")]
+              if r['data'].get('synthetic') else [])
+    return (blocks + _card_data(r, heading) + _card_training(r, heading) + _card_validation(r, heading)
+            + _card_use(r, heading))
 
 # %% ../nbs/06_report.ipynb #b2fc7bba
 def _fmt(v):
@@ -189,15 +215,19 @@ def _status_blocks(r:dict) -> list:
     if run_status.get('status') != 'succeeded':
         e = run_status.get('error') or {}
         where = f"{e.get('notebook', '?')}" + (f", cell {e['cell']}" if e.get('cell') else '')
-        blocks.append(('alert', f"Run {run_status.get('status', 'unknown').upper()} in {where}: {e.get('type', '')}: {e.get('message', '')}. "
-                           f"The partial notebook is in notebooks/; continue with: petclassifier run --resume {r['run']}"))
+        blocks.append(('alert', f"Run {run_status.get('status', 'unknown').upper()} in {where}: "
+                           f"{e.get('type', '')}: {e.get('message', '')}. The partial notebook is in "
+                                f"notebooks/; continue with: petclassifier run --resume {r['run']}"))
     if d.get('synthetic'): blocks.append(('alert', f"{SYNTHETIC_WARNING}: this run used them."))
-    if r.get('lr', {}).get('fallback'): blocks.append(('alert', f"Learning-rate finder not used: {r['lr']['fallback']}."))
-    blocks.append(('p', f"Profile **{run_status.get('profile', r['params'].get('profile', '?'))}**, status **{run_status.get('status', '?')}**, "
-                   f"started {run_status.get('started', '?')}, finished {run_status.get('finished') or '-'}."))
+    if r.get('lr', {}).get('fallback'): blocks.append(('alert', f"Learning-rate finder not used: "
+                                                                f"{r['lr']['fallback']}."))
+    blocks.append(('p', f"Profile **{run_status.get('profile', r['params'].get('profile', '?'))}**, status "
+                   f"**{run_status.get('status', '?')}**, started {run_status.get('started', '?')}, finished "
+                        f"{run_status.get('finished') or '-'}."))
     reused = reused_notebooks(run_status)
     if reused: blocks.append(('p', f"Reused, not executed: {', '.join(reused)}, copied from the run "
-                              f"{Path(r['params'].get('reused_from') or '?').name} with petclassifier run --reuse."))
+                              f"{Path(r['params'].get('reused_from') or '?').name} with petclassifier run "
+                                   f"--reuse."))
     return blocks
 
 # %% ../nbs/06_report.ipynb #775ec092
@@ -213,26 +243,38 @@ def report_blocks(r:dict # output of `load_run`
     rows = [dict(metric=k, this_run=_fmt(m.get(k)), tutorial_reference=_fmt(TUTORIAL_REFERENCE.get(k)))
             for k in METRIC_KEYS if k in m or k in TUTORIAL_REFERENCE]
     blocks.append(('table', pd.DataFrame(rows)))
-    blocks.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, {PETS_FULL_IMAGES:,} images; "
-                   "after the head, and at its best of four fine-tuning epochs, which this run's best epoch is compared with). "
-                   f"This run: {d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from {d.get('path', '?')}."))
+    blocks.append(('p', f"Reference: the tutorial's published error rates (resnet34, full Oxford-IIIT Pet, "
+                   f"{PETS_FULL_IMAGES:,} images; after the head, and at its best of four fine-tuning "
+                   f"epochs, which this run's best epoch is compared with). This run: "
+                        f"{d.get('n_images', '?')} images of {d.get('n_breeds', '?')} breeds from "
+                        f"{d.get('path', '?')}."))
     nbs = run_status.get('notebooks', {})
-    blocks += [('h2', 'Time per notebook'), ('table', pd.DataFrame([dict(notebook=nb, status=_nb_status(nbs.get(nb, {})),
+    blocks += [('h2', 'Time per notebook'),
+               ('table', pd.DataFrame([dict(notebook=nb, status=_nb_status(nbs.get(nb, {})),
                                           seconds=_fmt(nbs.get(nb, {}).get('seconds'))) for nb in SERIES]))]
-    hist = artefact(r['run'], 'history')  # written epoch by epoch by 01 and 03: both stages, also of a failed run
+    # written epoch by epoch by 01 and 03: both stages, also of a failed run
+    hist = artefact(r['run'], 'history')
     if hist.exists(): blocks += [('h2', 'Training, epoch by epoch'), ('table', pd.read_csv(hist))]
     mc = artefact(r['run'], 'most_confused')
     if mc.exists():
         df = pd.read_csv(mc)
-        blocks += [('h2', 'Most confused breeds'), ('table', df) if len(df) else ('p', 'No pair of breeds reached the min_val threshold on this validation set.')]
-    figs = [(plain_file(artefact(r['run'], k)), RUN_FILES[k].title) for k in FIGURES if artefact(r['run'], k).exists()]
+        blocks += [('h2', 'Most confused breeds'), ('table', df) if len(df)
+                                                   else ('p', 'No pair of breeds reached the min_val '
+                                                              'threshold on this validation set.')]
+    figs = [(plain_file(artefact(r['run'], k)), RUN_FILES[k].title) for k in FIGURES
+            if artefact(r['run'], k).exists()]
     if figs: blocks += [('h2', 'Figures')] + [b for p, t in figs for b in (('h3', t), ('img', p))]
-    if run_status.get('status') == 'succeeded': blocks += [('h2', 'Model card')] + model_card_blocks(r, level=3)
-    blocks += [('h2', 'Parameters'), ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v)) for k, v in sorted(run_params.get('parameters', {}).items())]))]
-    if run_params.get('overrides'): blocks.append(('p', f"Overridden on the command line: {json.dumps(run_params['overrides'])}"))
+    if run_status.get('status') == 'succeeded': blocks += [('h2', 'Model card')] + model_card_blocks(r,
+                                                                                                     level=3)
+    blocks += [('h2', 'Parameters'),
+               ('table', pd.DataFrame([dict(parameter=k, value=_fmt(v))
+                                       for k, v in sorted(run_params.get('parameters', {}).items())]))]
+    if run_params.get('overrides'): blocks.append(('p', f"Overridden on the command line: "
+                                                        f"{json.dumps(run_params['overrides'])}"))
     flat = {k: v for k, v in env.items() if not isinstance(v, dict)}
     flat.update({f"{k} version": v for k, v in env.get('versions', {}).items()})
-    return blocks + [('h2', 'Environment'), ('table', pd.DataFrame([dict(item=k, value=_fmt(v)) for k, v in flat.items()]))]
+    return blocks + [('h2', 'Environment'),
+                     ('table', pd.DataFrame([dict(item=k, value=_fmt(v)) for k, v in flat.items()]))]
 
 # %% ../nbs/06_report.ipynb #ffce6416
 def md_escape(s) -> str:
@@ -264,7 +306,8 @@ def render_markdown(blocks:list) -> str:
         if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + md_escape(c))
         elif kind == 'p': out.append(md_inline(c))
         elif kind == 'alert': out.append(f"> **{md_escape(c)}**")
-        elif kind == 'ul': out.append('\n'.join('- ' + ' '.join(md_inline(p) if isinstance(p, str) else f"[{md_escape(p[1])}]({p[2]})"
+        elif kind == 'ul': out.append('\n'.join('- ' + ' '.join(md_inline(p) if isinstance(p, str)
+                                                                else f"[{md_escape(p[1])}]({p[2]})"
                                                                 for p in _parts(x)) for x in c))
         elif kind == 'table': out.append(md_table(c) if len(c) else '(none)')
         elif kind == 'img': out.append(f"![{md_escape(c.stem)}]({c.name})")
@@ -272,7 +315,8 @@ def render_markdown(blocks:list) -> str:
 
 # %% ../nbs/06_report.ipynb #8f200774
 def _img_tag(p:Path) -> str:
-    return f'<img alt="{html.escape(p.stem)}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
+    return (f'<img alt="{html.escape(p.stem)}" '
+            f'src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">')
 
 # %% ../nbs/06_report.ipynb #50be0b3d
 def render_html(blocks:list, title:str='petclassifier run') -> str:
@@ -287,9 +331,12 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
         if kind in ('h1', 'h2', 'h3'): body.append(f'<{kind}>{html.escape(c)}</{kind}>')
         elif kind == 'p': body.append(f'<p>{inline(c)}</p>')
         elif kind == 'alert': body.append(f'<div class="alert">{html.escape(c)}</div>')
-        elif kind == 'ul': body.append('<ul>' + ''.join('<li>' + ' '.join(inline(p) if isinstance(p, str) else link(*p[1:])
-                                                                            for p in _parts(x)) + '</li>' for x in c) + '</ul>')
-        elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c) else '<p>(none)</p>')
+        elif kind == 'ul': body.append('<ul>' + ''.join('<li>' + ' '.join(inline(p) if isinstance(p, str)
+                                                                          else link(*p[1:])
+                                                                            for p in _parts(x)) + '</li>'
+                                                        for x in c) + '</ul>')
+        elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c)
+                                          else '<p>(none)</p>')
         elif kind == 'img': body.append(_img_tag(c))
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<style>{page_css()}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')
@@ -297,7 +344,8 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
 # %% ../nbs/06_report.ipynb #bd455a84
 def write_report(run # a run folder
                 ) -> tuple:
-    "Write `report.md` and `report.html` (and, for a succeeded run, `model_card.md`) into the run folder; returns the report's paths."
+    ("Write `report.md` and `report.html` (and, for a succeeded run, `model_card.md`) into the run folder; "
+     "returns the report's paths.")
     r = load_run(run)
     blocks = report_blocks(r)
     md, htm = artefact(run, 'report_md'), artefact(run, 'report_html')
@@ -305,13 +353,14 @@ def write_report(run # a run folder
     atomic_write(md, lambda tmp: tmp.write_text(md_text))
     atomic_write(htm, lambda tmp: tmp.write_text(html_text))
     if r['status'].get('status') == 'succeeded':
-        card = render_markdown([('h1', f"Model card: petclassifier run {Path(run).name}")] + model_card_blocks(r))
+        card = render_markdown([('h1', f"Model card: petclassifier run {Path(run).name}")]
+                               + model_card_blocks(r))
         atomic_write(artefact(run, 'model_card'), lambda tmp: tmp.write_text(card))
     return md, htm
 
 # %% ../nbs/06_report.ipynb #2f4b8a0a
-HISTORY_COLUMNS = ['run', 'started', 'profile', 'device', 'data', 'images', 'head_error_rate', 'final_error_rate',
-                   'seconds', 'reused', 'libraries', 'status']
+HISTORY_COLUMNS = ['run', 'started', 'profile', 'device', 'data', 'images', 'head_error_rate',
+                   'final_error_rate', 'seconds', 'reused', 'libraries', 'status']
 
 def libraries_label(env:dict # a run's environment.json
                    ) -> str:
@@ -324,7 +373,8 @@ def run_history(runs_dir # folder holding run folders
                ) -> pd.DataFrame:
     "One row per run folder under `runs_dir`, oldest first."
     runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir(): raise PetError(f"{runs_dir} does not exist: pass the folder that holds your runs with --runs-dir")
+    if not runs_dir.is_dir(): raise PetError(f"{runs_dir} does not exist: pass the folder that holds your "
+                                             f"runs with --runs-dir")
     rows = []
     for p in sorted(runs_dir.iterdir()):
         if not p.is_dir() or not is_run_dir(p): continue
@@ -334,10 +384,12 @@ def run_history(runs_dir # folder holding run folders
         rows.append(dict(run=p.name, started=run_status.get('started'), profile=run_status.get('profile'),
                          device=r['env'].get('device', '-'), data=data, images=d.get('n_images'),
                          head_error_rate=m.get('head_error_rate'), final_error_rate=m.get('final_error_rate'),
-                         seconds=round(sum(v.get('seconds') or 0 for v in run_status.get('notebooks', {}).values()), 1),
+                         seconds=round(sum(v.get('seconds') or 0
+                                           for v in run_status.get('notebooks', {}).values()), 1),
                          reused=len(reused_notebooks(run_status)) or '-',
                          libraries=libraries_label(r['env']), status=run_status.get('status')))
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values('started', kind='stable').reset_index(drop=True)
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).sort_values('started',
+                                                                   kind='stable').reset_index(drop=True)
 
 # %% ../nbs/06_report.ipynb #54dcc6dc
 def plot_history(df:pd.DataFrame # output of `run_history`
@@ -350,6 +402,7 @@ def plot_history(df:pd.DataFrame # output of `run_history`
     a1.set_ylabel('final error rate'); a1.set_title(f'{len(df)} runs')
     a2.bar(x, df.seconds, color=['tab:green' if o else 'tab:red' for o in ok])
     a2.set_ylabel('seconds (red: not succeeded)')
-    a2.set_xticks(list(x)); a2.set_xticklabels([f"{r}\n{p}" for r, p in zip(df.run.str[:15], df.profile)], rotation=45, ha='right', fontsize=7)
+    a2.set_xticks(list(x)); a2.set_xticklabels([f"{r}\n{p}" for r, p in zip(df.run.str[:15], df.profile)],
+                                               rotation=45, ha='right', fontsize=7)
     fig.tight_layout()
     return fig

@@ -17,10 +17,12 @@ __all__ = ['RUNNER_OWN', 'TEXT_SUFFIXES', 'run_files', 'file_sha', 'changed_file
            'reuse_source']
 
 # %% ../nbs/18_reuse.ipynb #6879b2f6
-RUNNER_OWN = {f.name for k, f in RUN_FILES.items() if f.producer is None and k != 'notebooks'} | {RUN_FILES['site'].name}
+RUNNER_OWN = {f.name for k, f in RUN_FILES.items() if f.producer is None
+                            and k != 'notebooks'} | {RUN_FILES['site'].name}
 
 def _own(rel:str) -> bool:
-    "True for paths inside a run folder that no notebook owns: the runner's files, kept attempts, temporary files."
+    ("True for paths inside a run folder that no notebook owns: the runner's files, kept attempts, temporary "
+     "files.")
     parts = rel.split('/')
     return parts[0] in RUNNER_OWN or any(p.startswith('.') for p in parts) or '.attempt-' in parts[-1]
 
@@ -55,7 +57,8 @@ def changed_files(run, # a run folder
                  ) -> dict:
     "`{relative path: [size, sha256]}` of the files in `run` that are new or changed since `before`."
     now = run_files(run)
-    return {rel: [s, file_sha(Path(run)/rel)] for rel, (s, t) in sorted(now.items()) if before.get(rel) != (s, t)}
+    return {rel: [s, file_sha(Path(run)/rel)] for rel, (s, t) in sorted(now.items())
+                                                       if before.get(rel) != (s, t)}
 
 # %% ../nbs/18_reuse.ipynb #e87b191a
 def metric_changes(before:dict, # metrics.json before the notebook executed
@@ -74,7 +77,8 @@ def written(run, # a run folder
             before:tuple # `snapshot(run)` before the notebook executed
            ) -> dict:
     "What the notebook left: `outputs` (`changed_files`) and `metrics` (`metric_changes`)."
-    return dict(outputs=changed_files(run, before[0]), metrics=metric_changes(before[1], read_record(artefact(run, 'metrics'))))
+    return dict(outputs=changed_files(run, before[0]),
+                metrics=metric_changes(before[1], read_record(artefact(run, 'metrics'))))
 
 # %% ../nbs/18_reuse.ipynb #7860c69b
 def code_cells(nb:str, # a notebook of the series
@@ -82,7 +86,8 @@ def code_cells(nb:str, # a notebook of the series
                with_tests:bool=False # the run also executes test cells
               ) -> list:
     "The sources of the code cells a run of `nb` executes."
-    return [c.source for c in _load_for_run(Path(nb_dir)/f'{nb}.ipynb', with_tests).cells if c.cell_type == 'code']
+    return [c.source for c in _load_for_run(Path(nb_dir)/f'{nb}.ipynb', with_tests).cells
+            if c.cell_type == 'code']
 
 _IMPORT = re.compile(r'^\s*(?:from|import)\s+(petclassifier(?:\.\w+)*|\.\w*)', re.M)
 
@@ -96,7 +101,8 @@ def library_modules(sources:list # Python sources (cells, or modules of the pack
     todo, seen = [m for s in sources for m in _IMPORT.findall(s)], {}
     while todo:
         m = todo.pop()
-        if m.startswith('.'): m = 'petclassifier' + m.rstrip('.')  # `.core` inside the package; `.` is the package
+        # `.core` inside the package; `.` is the package
+        if m.startswith('.'): m = 'petclassifier' + m.rstrip('.')
         if m in seen or not (f := _module_file(m)): continue
         text = f.read_text()
         seen[m] = hashlib.sha256(text.encode()).hexdigest()
@@ -110,25 +116,29 @@ def data_identity(params:dict # the resolved parameters of a run
     from petclassifier.data import find_data, _fastai_copy
     path = params.get('data_path') or os.getenv('PETCLASSIFIER_DATA') or None
     folder = find_data(path) if path else _fastai_copy()
-    if folder is None: return 'download Oxford-IIIT Pet' + (', else generate images' if params.get('allow_synthetic') else '')
+    if folder is None: return 'download Oxford-IIIT Pet' + (', else generate images'
+                                                            if params.get('allow_synthetic') else '')
     return f"{Path(folder).resolve()} {folder_listing(folder)}"
 
 # %% ../nbs/18_reuse.ipynb #1564e202
 def environment_identity(device:str='auto', # what the run asked for: 'auto', 'cpu' or 'cuda'
                          kernel:str='petclassifier' # the Jupyter kernel the notebooks run on
                         ) -> dict:
-    "What the notebooks run on: the lock's hash, a hash of every installed distribution, Python, kernel and device."
+    ("What the notebooks run on: the lock's hash, a hash of every installed distribution, Python, kernel and "
+     "device.")
     import platform, torch
     from petclassifier.params import project_root
     from petclassifier.run import installed_distributions, LOCK
     lock = project_root()/LOCK
     dists = json.dumps(installed_distributions(), sort_keys=True).encode()
-    return dict(lock=file_sha(lock) if lock.is_file() else None, distributions=hashlib.sha256(dists).hexdigest(),
+    return dict(lock=file_sha(lock) if lock.is_file() else None,
+                distributions=hashlib.sha256(dists).hexdigest(),
                 python=platform.python_version(), kernel=kernel,
                 device='cuda' if device != 'cpu' and torch.cuda.is_available() else 'cpu')
 
 # %% ../nbs/18_reuse.ipynb #839cfc9c
-def _hash(obj) -> str: return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+def _hash(obj) -> str: return hashlib.sha256(json.dumps(obj, sort_keys=True,
+                                                        default=str).encode()).hexdigest()
 
 def notebook_keys(params:dict, # the resolved parameters of the run
                   per_nb:dict, # notebook -> its parameters (`resolve_params`)
@@ -137,7 +147,8 @@ def notebook_keys(params:dict, # the resolved parameters of the run
                   device:str='auto', # what the run asked for
                   kernel:str='petclassifier' # the Jupyter kernel
                  ) -> dict:
-    "For each notebook of the series: the parts of its key (cells, parameters, modules, data, environment, previous) and the key."
+    ("For each notebook of the series: the parts of its key (cells, parameters, modules, data, environment, "
+     "previous) and the key.")
     env, data, prev, out = environment_identity(device, kernel), data_identity(params), None, {}
     for nb in SERIES:
         cells = code_cells(nb, nb_dir, with_tests)
@@ -149,9 +160,11 @@ def notebook_keys(params:dict, # the resolved parameters of the run
 
 # %% ../nbs/18_reuse.ipynb #747edee5
 def _versions_changed(old_env:dict, new_env:dict) -> str:
-    "The distributions whose version differs between two environment.json records, e.g. 'torch 2.4.0 → 2.5.0'."
+    ("The distributions whose version differs between two environment.json records, e.g. 'torch 2.4.0 → "
+     "2.5.0'.")
     a, b = old_env.get('distributions') or {}, new_env.get('distributions') or {}
-    return ', '.join(f"{k} {a.get(k, '-')} → {b.get(k, '-')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+    return ', '.join(f"{k} {a.get(k, '-')} → {b.get(k, '-')}" for k in sorted(set(a) | set(b))
+                     if a.get(k) != b.get(k))
 
 def key_changes(old:dict, # the parts of a notebook's key in the earlier run
                 new:dict, # and in this run
@@ -162,7 +175,8 @@ def key_changes(old:dict, # the parts of a notebook's key in the earlier run
     out = []
     if old.get('cells') != new.get('cells'): out.append('its cells changed')
     po, pn = old.get('params') or {}, new.get('params') or {}
-    out += [f"{k} {po.get(k, '-')!r} → {pn.get(k, '-')!r}" for k in sorted(set(po) | set(pn)) if po.get(k) != pn.get(k)]
+    out += [f"{k} {po.get(k, '-')!r} → {pn.get(k, '-')!r}" for k in sorted(set(po) | set(pn))
+            if po.get(k) != pn.get(k)]
     mo, mn = old.get('modules') or {}, new.get('modules') or {}
     out += [f"{k} changed" for k in sorted(set(mo) | set(mn)) if mo.get(k) != mn.get(k)]
     if old.get('data') != new.get('data'): out.append('the data changed')
@@ -180,7 +194,8 @@ def expected_files(run_status:dict, # status.json of a run
     "`{relative path: (size, sha256, notebook)}` of the run folder as it was after notebook number `upto`."
     out = {}
     for nb in SERIES[:upto + 1]:
-        for rel, (size, sha) in (run_status['notebooks'][nb].get('outputs') or {}).items(): out[rel] = (size, sha, nb)
+        for rel, (size, sha) in (run_status['notebooks'][nb].get('outputs')
+                                 or {}).items(): out[rel] = (size, sha, nb)
     return out
 
 def altered(run, # the earlier run folder
@@ -193,14 +208,17 @@ def altered(run, # the earlier run folder
         p = Path(run)/rel
         if nb != SERIES[i]: continue
         inside = not Path(rel).is_absolute() and '..' not in Path(rel).parts  # a record could name any file
-        if not inside or not p.is_file() or p.stat().st_size < size or file_sha(p, size) != sha: bad.append(rel)
+        if not inside or not p.is_file() or p.stat().st_size < size or file_sha(p,
+                                                                                size) != sha: bad.append(rel)
     return bad
 
 # %% ../nbs/18_reuse.ipynb #1df2a90e
 def _refusal(old_nb:dict, keys:dict, nb:str, old_env:dict, new_env:dict) -> str|None:
     "Why notebook `nb` of the earlier run cannot be reused for this one, or None when its key is the same."
-    if old_nb.get('status') != 'succeeded': return f"it did not succeed there ({old_nb.get('status', 'never ran')})"
-    if not old_nb.get('key') or 'outputs' not in old_nb: return "that run did not record what this notebook read and wrote"
+    if old_nb.get('status') != 'succeeded': return (f"it did not succeed there "
+                                                    f"({old_nb.get('status', 'never ran')})")
+    if not old_nb.get('key') or 'outputs' not in old_nb: return ("that run did not record what this notebook "
+                                                                 "read and wrote")
     if old_nb['key'].get('key') == keys[nb]['key']: return None
     return ', '.join(key_changes(old_nb['key'], keys[nb], old_env, new_env)) or 'an earlier notebook differs'
 
@@ -213,22 +231,26 @@ def plan_reuse(old, # the earlier run folder
     run_status, old_env = read_status(old), read_record(artefact(old, 'environment'))
     for i, nb in enumerate(SERIES):
         why = _refusal(run_status['notebooks'].get(nb, {}), keys, nb, old_env, new_env or {})
-        if why is None and (bad := altered(old, run_status, i)): why = f"{', '.join(bad)} changed in {old.name} since it ran"
+        if why is None and (bad := altered(old, run_status, i)): why = (f"{', '.join(bad)} changed in "
+                                                                        f"{old.name} since it ran")
         if why is not None: break
     else: i = len(SERIES)
     lines = [f"{n} reused from {old.name}" for n in SERIES[:i]]
-    if i and read_record(artefact(old, 'data')).get('synthetic') and keys['00_data']['data'].startswith('download'):
-        lines[0] += (" (its generated images: no data folder is set, and a run that can download Oxford-IIIT Pet now "
-                     "would use it; pass --data to reuse only with real photos)")
+    if (i and read_record(artefact(old, 'data')).get('synthetic')
+        and keys['00_data']['data'].startswith('download')):
+        lines[0] += (" (its generated images: no data folder is set, and a run that can download Oxford-IIIT "
+                     "Pet now would use it; pass --data to reuse only with real photos)")
     if i == len(SERIES): return i, lines
     lines.append(f"{SERIES[i]} re-runs: {why}")
-    return i, lines + [f"{n} re-runs: it reads what {SERIES[i]} writes, which re-runs" for n in SERIES[i + 1:]]
+    return i, lines + [f"{n} re-runs: it reads what {SERIES[i]} writes, which re-runs"
+                       for n in SERIES[i + 1:]]
 
 # %% ../nbs/18_reuse.ipynb #364a6984
 TEXT_SUFFIXES = ('.json', '.jsonl', '.csv', '.md', '.txt')  # records that may name their run folder
 
 def _spellings(p:Path) -> list:
-    "The ways a record may spell the folder `p`: as it is, and escaped as JSON writes it (`\u00e9` for an accent)."
+    ("The ways a record may spell the folder `p`: as it is, and escaped as JSON writes it (`\u00e9` for an "
+     "accent).")
     s = str(Path(p).resolve())
     return [s.encode(), json.dumps(s)[1:-1].encode()]
 
@@ -238,14 +260,16 @@ def copy_output(old, # the earlier run folder
                 size:int, # how many bytes of it the reused notebook left
                 sha:str # and their SHA-256, as recorded
                ) -> list:
-    "Copy the first `size` bytes of `old/rel` to `new/rel`, naming `new` where a text record named `old`; `[size, sha256]`."
+    ("Copy the first `size` bytes of `old/rel` to `new/rel`, naming `new` where a text record named `old`; "
+     "`[size, sha256]`.")
     src, dst = Path(old)/rel, Path(new)/rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.stat().st_size == size: shutil.copy2(src, dst)
     else:
         with open(src, 'rb') as f, open(dst, 'wb') as g: g.write(f.read(size))
     if file_sha(dst) != sha:  # changed since it was checked: another process is writing in `old`
-        raise PetError(f"{src} changed while it was copied: wait until nothing writes in {old}, then run again")
+        raise PetError(f"{src} changed while it was copied: wait until nothing writes in {old}, then run "
+                       f"again")
     if dst.suffix in TEXT_SUFFIXES:
         data = dst.read_bytes()
         for a, b in zip(_spellings(old), _spellings(new)): data = data.replace(a, b)
@@ -264,13 +288,17 @@ def copy_reused(old, # the earlier run folder
     files = expected_files(ost, start - 1) if start else {}
     for nb in SERIES[:start]:
         t0, rec = time.time(), ost['notebooks'][nb]
-        copied = {rel: copy_output(old, new, rel, size, sha) for rel, (size, sha, n) in files.items() if n == nb}
-        # a file a later reused notebook appended to keeps this notebook's record: the copy begins with the same bytes
+        copied = {rel: copy_output(old, new, rel, size, sha) for rel, (size, sha, n) in files.items()
+                                                                      if n == nb}
+        # a file a later reused notebook appended to keeps this notebook's record: the copy begins with the
+        # same bytes
         outputs = {rel: copied.get(rel, v) for rel, v in rec['outputs'].items()}
         metrics.update(rec.get('metrics') or {})
         seconds[nb] = (om.get('seconds') or {}).get(nb, rec.get('seconds'))
-        run_status['notebooks'][nb] = dict(status='succeeded', started=now_utc(), seconds=round(time.time() - t0, 1),
-                                   reused_from=str(old.resolve()), key=rec['key'], outputs=outputs, metrics=rec.get('metrics') or {})
+        run_status['notebooks'][nb] = dict(status='succeeded', started=now_utc(),
+                                           seconds=round(time.time() - t0, 1),
+                                   reused_from=str(old.resolve()), key=rec['key'], outputs=outputs,
+                                           metrics=rec.get('metrics') or {})
     write_json(artefact(new, 'metrics'), dict(seconds=seconds, **metrics))
     if start == len(SERIES): run_status.update(status='succeeded', finished=now_utc(), error=None)
     write_status(new, run_status)
@@ -282,7 +310,8 @@ def keep_succeeded_metrics(run # a run folder about to be resumed
     "Rewrite metrics.json with the metrics and seconds of the notebooks that succeeded only; returns it."
     run_status, m = read_status(run), read_record(artefact(run, 'metrics'))
     done = [nb for nb in SERIES if run_status['notebooks'].get(nb, {}).get('status') == 'succeeded']
-    if any('metrics' not in run_status['notebooks'][nb] for nb in done): return m  # an older run: what each wrote is not known
+    # an older run: what each wrote is not known
+    if any('metrics' not in run_status['notebooks'][nb] for nb in done): return m
     kept = dict(seconds={nb: s for nb, s in (m.get('seconds') or {}).items() if nb in done})
     for nb in done: kept.update(run_status['notebooks'][nb]['metrics'])
     write_json(artefact(run, 'metrics'), kept)
@@ -294,10 +323,13 @@ def reuse_source(reuse, # a run folder, or 'latest'
                 ) -> Path:
     "The run folder `--reuse` names; a `PetError` naming the fix when there is none."
     if str(reuse) == 'latest':
-        runs = [p for p in Path(runs_dir).glob('*') if p.is_dir() and is_run_dir(p)] if Path(runs_dir).is_dir() else []
-        if not runs: raise PetError(f"--reuse latest: there is no run in {runs_dir}: run once without --reuse, or pass --runs-dir")
+        runs = ([p for p in Path(runs_dir).glob('*') if p.is_dir() and is_run_dir(p)]
+                if Path(runs_dir).is_dir() else [])
+        if not runs: raise PetError(f"--reuse latest: there is no run in {runs_dir}: run once without "
+                                    f"--reuse, or pass --runs-dir")
         return max(runs, key=lambda p: (read_record(artefact(p, 'status')).get('started') or '', p.name))
     p = Path(reuse)
     if not p.is_dir() or not is_run_dir(p):
-        raise PetError(f"--reuse {reuse}: not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run', or latest")
+        raise PetError(f"--reuse {reuse}: not a run folder (no status.json/params.json): pass a folder made "
+                       f"by 'petclassifier run', or latest")
     return p

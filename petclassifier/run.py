@@ -33,7 +33,8 @@ def new_run_dir(runs_dir, # parent folder of all runs
     "Create and return a new, unique run folder under `runs_dir`."
     runs_dir = Path(runs_dir)
     try: runs_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise PetError(f"cannot create the runs folder {runs_dir} ({e.strerror}): choose another with --runs-dir") from None
+    except OSError as e: raise PetError(f"cannot create the runs folder {runs_dir} ({e.strerror}): choose "
+                                        f"another with --runs-dir") from None
     if not os.access(runs_dir, os.W_OK):
         raise PetError(f"the runs folder {runs_dir} is not writable: choose another with --runs-dir")
     stem = run_stem(profile)
@@ -48,7 +49,8 @@ def claim_run_dir(path): # a new folder chosen for the run (--run-dir)
     p = Path(path).absolute()
     if p.exists() or p.is_symlink(): raise PetError(f"{p} already exists: pass a new folder to --run-dir")
     try: p.mkdir(parents=True)
-    except OSError as e: raise PetError(f"cannot create the run folder {p} ({e.strerror}): choose another with --run-dir") from None
+    except OSError as e: raise PetError(f"cannot create the run folder {p} ({e.strerror}): choose another "
+                                        f"with --run-dir") from None
     return p
 
 # %% ../nbs/05_run.ipynb #6062b8b3
@@ -60,7 +62,8 @@ def is_run_dir(p) -> bool:
 def read_status(run) -> dict: return read_json(artefact(run, 'status'))
 
 def write_status(run, run_status:dict):
-    "Write status.json atomically; on a full disk, over the old file's own space, so that a failure is still recorded."
+    ("Write status.json atomically; on a full disk, over the old file's own space, so that a failure is "
+     "still recorded.")
     p = artefact(run, 'status')
     try: write_json(p, run_status)
     except PetError as e:
@@ -72,7 +75,8 @@ def write_status(run, run_status:dict):
 
 # %% ../nbs/05_run.ipynb #bf7d5b07
 def _git(*args, cwd=None):
-    try: return subprocess.run(['git', *args], cwd=cwd, capture_output=True, text=True, timeout=10).stdout.strip() or None
+    try: return subprocess.run(['git', *args], cwd=cwd, capture_output=True, text=True,
+                               timeout=10).stdout.strip() or None
     except (OSError, subprocess.SubprocessError): return None
 
 # %% ../nbs/05_run.ipynb #fdf191f1
@@ -91,20 +95,24 @@ def lock_pins(path # a lock file written by scripts/lock.sh (`name==version` lin
 def installed_distributions() -> dict:
     "`{name: version}` of every distribution installed in this environment, sorted by name."
     from importlib.metadata import distributions
-    return dict(sorted({_dist_name(d.metadata['Name']): d.version for d in distributions() if d.metadata['Name']}.items()))
+    return dict(sorted({_dist_name(d.metadata['Name']): d.version for d in distributions()
+                                                        if d.metadata['Name']}.items()))
 
 def lock_differences(pins:dict, # `lock_pins`
                      installed:dict) -> dict: # `installed_distributions`
-    "`{name: [locked, installed]}` for every locked distribution installed at another version, or not at all (None)."
+    ("`{name: [locked, installed]}` for every locked distribution installed at another version, or not at "
+     "all (None).")
     return {k: [v, installed.get(k)] for k, v in pins.items() if installed.get(k) != v}
 
 # %% ../nbs/05_run.ipynb #08ba5482
 def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run was asked to use
                     ) -> dict:
-    "Versions (every installed distribution, and how they differ from the lock), device, code revision and host of this run."
+    ("Versions (every installed distribution, and how they differ from the lock), device, code revision and "
+     "host of this run.")
     from importlib.metadata import version
     import torch
-    vers = {p: version(p) for p in ('petclassifier', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm', 'nbdev', 'papermill')}
+    vers = {p: version(p) for p in ('petclassifier', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm',
+                                    'nbdev', 'papermill')}
     cuda = torch.cuda.is_available() and device != 'cpu'
     repo = project_root()
     commit = _git('rev-parse', 'HEAD', cwd=repo)
@@ -114,18 +122,22 @@ def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run w
     return dict(python=platform.python_version(), platform=platform.platform(), host=socket.gethostname(),
                 versions=vers, device=torch.cuda.get_device_name(0) if cuda else 'CPU', cuda=cuda,
                 cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                git_commit=commit, git_dirty=dirty, lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if pins else None,
+                git_commit=commit, git_dirty=dirty,
+                lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if pins else None,
                 lock_differences=lock_differences(pins, dists) if pins else None, distributions=dists)
 
 # %% ../nbs/05_run.ipynb #07c8822d
 KERNEL = 'petclassifier'
 KERNEL_HELP = ("the Jupyter kernel 'petclassifier' is not registered: run 'bash scripts/install.sh', or "
-               "'python -m ipykernel install --sys-prefix --name petclassifier' inside the project's environment")
+               "'python -m ipykernel install --sys-prefix --name petclassifier' inside the project's "
+               "environment")
 
 def error_line(info:dict # a run's error, as `status.json` keeps it: notebook, cell, type, message
               ) -> str:
-    "How a run's error reads: `02_lr_find failed in cell 7: PetError: ...`, or `02_lr_find interrupted: stopped by ...`."
-    if info.get('type') == 'Interrupted': return f"{info.get('notebook') or 'the run'} interrupted: {info['message']}"
+    ("How a run's error reads: `02_lr_find failed in cell 7: PetError: ...`, or `02_lr_find interrupted: "
+     "stopped by ...`.")
+    if info.get('type') == 'Interrupted': return (f"{info.get('notebook') or 'the run'} interrupted: "
+                                                  f"{info['message']}")
     cell = f" in cell {info['cell']}" if info.get('cell') else ''
     return f"{info['notebook']} failed{cell}: {info['type']}: {info['message']}"
 
@@ -145,7 +157,8 @@ def check_kernel(name:str=KERNEL):
 STEP = 'step'  # the directive (`#| step`) that marks the cells a run executes
 
 # %% ../nbs/05_run.ipynb #d6b54b63
-DEVICES = ('auto', 'cpu', 'cuda')  # where a run may train: a GPU when there is one, the CPU, or a GPU or nothing
+# where a run may train: a GPU when there is one, the CPU, or a GPU or nothing
+DEVICES = ('auto', 'cpu', 'cuda')
 
 def check_device(device:str='auto', # one of `DEVICES`
                  require_gpu:bool=False): # refuse to run without a CUDA GPU, whatever `device` says (the nightly)
@@ -179,7 +192,8 @@ def _keep_cell(c, with_tests:bool) -> bool:
 
 # %% ../nbs/05_run.ipynb #83fdd18d
 def _load_for_run(path, with_tests:bool=False):
-    "The notebook at `path` as a run executes it: no `eval: false` cells, and no test cells unless `with_tests`."
+    ("The notebook at `path` as a run executes it: no `eval: false` cells, and no test cells unless "
+     "`with_tests`.")
     import nbformat  # imported here: it takes a second, which `petclassifier --help` should not pay
     nb = nbformat.read(str(path), as_version=4)
     nb.cells = [c for c in nb.cells if _keep_cell(c, with_tests)]
@@ -202,9 +216,12 @@ def execute_notebook(nb:str, # notebook name, e.g. '01_fit_head'
     out.parent.mkdir(exist_ok=True)
     src = _load_for_run(Path(nb_dir or nbs_dir())/f'{nb}.ipynb', with_tests)
     try:
-        pm.execute_notebook(src, str(out), parameters=dict(params, run_dir=str(run.resolve())), kernel_name=kernel,
-                            cwd=str(run), progress_bar=False, log_output=False, request_save_on_cell_execute=True,
-                            execution_timeout=cell_timeout, **({} if km is None else dict(km=km, start_timeout=600)))
+        pm.execute_notebook(src, str(out), parameters=dict(params, run_dir=str(run.resolve())),
+                            kernel_name=kernel,
+                            cwd=str(run), progress_bar=False, log_output=False,
+                            request_save_on_cell_execute=True,
+                            execution_timeout=cell_timeout,
+                            **({} if km is None else dict(km=km, start_timeout=600)))
     except pm.PapermillExecutionError as e:
         msg = str(e.evalue)
         if e.ename in ('OSError', 'IOError') and ('No space left' in msg or 'Errno 28' in msg):
@@ -212,17 +229,21 @@ def execute_notebook(nb:str, # notebook name, e.g. '01_fit_head'
         raise RunFailure(dict(notebook=nb, cell=e.exec_count, type=e.ename, message=msg)) from None
     except CellTimeoutError:
         raise RunFailure(dict(notebook=nb, cell=None, type='CellTimeout',
-                              message=f"a cell ran longer than {cell_timeout} s: raise --cell-timeout or look for a hung cell")) from None
+                              message=f"a cell ran longer than {cell_timeout} s: raise --cell-timeout or "
+                                      f"look for a hung cell")) from None
     except DeadKernelError:
         raise RunFailure(dict(notebook=nb, cell=None, type='DeadKernel',
-                              message="the kernel died (killed, e.g. out of memory): use a smaller bs or size, then --resume")) from None
+                              message="the kernel died (killed, e.g. out of memory): use a smaller bs or "
+                                      "size, then --resume")) from None
     except OSError as e:
         if e.errno != 28: raise
         raise RunFailure(dict(notebook=nb, cell=None, type='DiskFull',
-                              message=f"the disk is full (writing {e.filename or out}): free space, then petclassifier run --resume {run}")) from None
+                              message=f"the disk is full (writing {e.filename or out}): free space, then "
+                                      f"petclassifier run --resume {run}")) from None
     except RuntimeError as e:
         if 'Kernel died' in str(e) or 'kernel' in str(e).lower() and 'died' in str(e).lower():
-            raise RunFailure(dict(notebook=nb, cell=None, type='DeadKernel', message=str(e).splitlines()[0])) from None
+            raise RunFailure(dict(notebook=nb, cell=None, type='DeadKernel',
+                                  message=str(e).splitlines()[0])) from None
         raise
     return out
 
@@ -233,23 +254,27 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
                  cwd=None, # working directory of the kernel (the run folder)
                  log=None, # open binary file for the kernel's stdout/stderr (default: inherited)
                  device:str='auto'): # 'cpu': the kernel sees no GPU, whatever the machine has
-    "Start a Jupyter kernel now, importing fastai as it starts when it is an IPython kernel; returns its manager."
+    ("Start a Jupyter kernel now, importing fastai as it starts when it is an IPython kernel; returns its "
+     "manager.")
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync  # the event loop papermill's client uses too
-    # the kernel talks over sockets in a folder of its own: TCP ports, picked free and bound a moment later by the
-    # kernel, can be taken meanwhile by another run's kernel starting at the same time ('Address already in use')
+    # the kernel talks over sockets in a folder of its own: TCP ports, picked free and bound a moment later by
+    # the kernel, can be taken meanwhile by another run's kernel starting at the same time ('Address already
+    # in use')
     sockets = tempfile.mkdtemp(prefix='petclassifier-kernel-')
     km = AsyncKernelManager(kernel_name=kernel, transport='ipc', ip=os.path.join(sockets, 'kernel'))
     km.sockets = sockets
     # a caller's MPLBACKEND (Agg under tests and CI) would keep the figures out of the executed notebooks;
     # without it ipykernel uses its inline backend and every figure is saved with its cell
     env = {k: v for k, v in os.environ.items() if k != 'MPLBACKEND'}
-    if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''  # the kernels train: the device is chosen for them here
+    # the kernels train: the device is chosen for them here
+    if device == 'cpu': env['CUDA_VISIBLE_DEVICES'] = ''
     try:
         ipython = any('ipykernel' in a for a in km.kernel_spec.argv)
-        run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython else [],
-                                  cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
-    except BaseException:  # no kernel: no manager for `stop_kernel` to clean up after, so its sockets' folder goes now
+        run_sync(km.start_kernel)(extra_arguments=[f'--IPKernelApp.exec_lines={PREIMPORT}'] if ipython
+                                  else [], cwd=str(cwd or os.getcwd()), stdout=log, stderr=log, env=env)
+    # no kernel: no manager for `stop_kernel` to clean up after, so its sockets' folder goes now
+    except BaseException:
         shutil.rmtree(sockets, ignore_errors=True); raise
     return km
 
@@ -258,7 +283,8 @@ class Interrupted(Exception):
     "The run was interrupted by SIGINT or SIGTERM."
 
 class Interrupts:
-    "While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for `release` or `check`."
+    ("While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for "
+     "`release` or `check`.")
     def __init__(self): self.holding, self.pending, self.old = 0, None, {}
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
@@ -274,7 +300,8 @@ class Interrupts:
         for s, h in self.old.items(): signal.signal(s, h)
     def hold(self): self.holding += 1
     def check(self):
-        "Raise a signal that came while held, now: for a loop that holds throughout and stops where it safely can."
+        ("Raise a signal that came while held, now: for a loop that holds throughout and stops where it "
+         "safely can.")
         if self.pending:
             name, self.pending = self.pending, None
             raise Interrupted(name)
@@ -293,7 +320,8 @@ class Interrupts:
 # %% ../nbs/05_run.ipynb #3b81577c
 def stop_kernel(km, # a manager from `start_kernel`
                 now:bool=False): # kill at once instead of asking the kernel to shut down
-    "Shut the kernel of `km` down; a kernel that is already gone is fine. A signal meanwhile kills it, then goes on."
+    ("Shut the kernel of `km` down; a kernel that is already gone is fine. A signal meanwhile kills it, then "
+     "goes on.")
     from jupyter_core.utils import run_sync
     try: run_sync(km.shutdown_kernel)(now=now)
     except Interrupted:
@@ -308,12 +336,14 @@ STOP_WITH_PARENT = 'PETCLASSIFIER_STOP_WITH_PARENT'  # set by a sweep's task in 
 
 def stop_with_parent(poll:float=1.0 # seconds between two looks at the parent process
                     ):
-    "With $PETCLASSIFIER_STOP_WITH_PARENT set to a pid, SIGTERM this process once its parent is not that process."
+    ("With $PETCLASSIFIER_STOP_WITH_PARENT set to a pid, SIGTERM this process once its parent is not that "
+     "process.")
     v = os.getenv(STOP_WITH_PARENT)
     if not v: return None
     import threading
     try: ppid = int(v)
-    except ValueError: raise PetError(f"${STOP_WITH_PARENT}={v!r}: set it to the pid of the runner's parent process, or unset it") from None
+    except ValueError: raise PetError(f"${STOP_WITH_PARENT}={v!r}: set it to the pid of the runner's parent "
+                                      f"process, or unset it") from None
     def watch():
         while os.getppid() == ppid: time.sleep(poll)
         os.kill(os.getpid(), signal.SIGTERM)
@@ -332,8 +362,10 @@ def progress_line(nb:str, # the notebook that wrote the event
     if e['stage'] == 'warning': return f"    {nb}  WARNING: {e['message']}"
     if e['stage'] == 'lr_find':
         if e.get('done'):
-            return f"    {nb}  lr_find  {'stopped early at' if e['iteration'] < e['of'] else 'finished'} {e['iteration']}/{e['of']}"
-        return f"    {nb}  lr_find  iteration {e['iteration']}/{e['of']}  lr {e['lr']:.2e}  smoothed loss {e['loss']:.4f}"
+            return (f"    {nb}  lr_find  {'stopped early at' if e['iteration'] < e['of'] else 'finished'} "
+                    f"{e['iteration']}/{e['of']}")
+        return (f"    {nb}  lr_find  iteration {e['iteration']}/{e['of']}  lr {e['lr']:.2e}  smoothed loss "
+                f"{e['loss']:.4f}")
     err = '' if e.get('error_rate') is None else f"  error_rate {e['error_rate']:.4f}"
     return (f"    {nb}  {e['stage']} epoch {e['epoch']}/{e['epochs']}  train_loss {e['train_loss']:.4f}"
             f"  valid_loss {e['valid_loss']:.4f}{err}  {e['seconds']:.1f} s")
@@ -342,7 +374,8 @@ def progress_line(nb:str, # the notebook that wrote the event
 class SeriesProgress:
     "The runner's output: lines for notebooks and epochs; on a terminal also a bar over the series."
     def __init__(self, run, start:int, quiet:bool=False, poll:float=0.5):
-        self.path, self.quiet, self.nb, self.bar, self.poll = artefact(run, 'progress'), quiet, None, None, poll
+        self.path, self.quiet, self.nb, self.bar, self.poll = (artefact(run, 'progress'), quiet, None, None,
+                                                               poll)
         self.pos = self.path.stat().st_size if self.path.exists() else 0  # a resumed run: only what is new
         if not quiet and sys.stdout.isatty():
             from tqdm import tqdm
@@ -370,7 +403,8 @@ class SeriesProgress:
             except (ValueError, KeyError, TypeError): continue  # a line this version does not know
             self.line(msg, warning=e['stage'] == 'warning')
     def _follow(self):
-        while not self.stop.wait(self.poll): self._drain(); self.drained.set()  # `drained`: a pass ended (for tests)
+        # `drained`: a pass ended (for tests)
+        while not self.stop.wait(self.poll): self._drain(); self.drained.set()
     def notebook(self, nb:str, msg:str):
         "Start of notebook `nb`."
         self._drain(); self.nb = nb; self.line(msg)
@@ -385,12 +419,14 @@ class SeriesProgress:
 # %% ../nbs/05_run.ipynb #796fe3db
 class RunStatus:
     "A run's `status.json` as the series goes; each change is written at once, a stop by `fail` then `save`."
-    def __init__(self, run): self.run, self.record, self.nb, self.t0 = Path(run), read_status(run), None, time.time()
+    def __init__(self, run): self.run, self.record, self.nb, self.t0 = (Path(run), read_status(run), None,
+                                                                        time.time())
     def save(self): write_status(self.run, self.record)
     def start(self, nb:str, key:str|None=None):
         "`nb` begins (with its reuse key): the run is running."
         self.nb, self.t0 = nb, time.time()
-        self.record['status'], self.record['notebooks'][nb] = 'running', dict(status='running', started=now_utc(), key=key)
+        self.record['status'], self.record['notebooks'][nb] = 'running', dict(status='running',
+                                                                              started=now_utc(), key=key)
         self.save()
     def succeed(self, nb:str, **written) -> float:
         "`nb` ended well, with what it `written`; the last one ends the run. Returns its seconds."
@@ -398,24 +434,29 @@ class RunStatus:
         self.record['notebooks'][nb].update(status='succeeded', seconds=secs, **written)
         if nb == SERIES[-1]: self.record.update(status='succeeded', finished=now_utc(), error=None)
         self.save()
-        update_metrics(self.run, seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
+        update_metrics(self.run,
+                       seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
         return secs
     def fail(self, e:Exception) -> str|None:
         """The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook).
         None: every notebook had succeeded."""
         run_status, nb = self.record, self.nb
-        if all(run_status['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None  # only a shutdown was cut
+        # only a shutdown was cut
+        if all(run_status['notebooks'][n].get('status') == 'succeeded' for n in SERIES): return None
         failed, secs = isinstance(e, RunFailure), round(time.time() - self.t0, 1)
         state, cur = ('failed' if failed else 'interrupted'), run_status['notebooks'].get(nb) or {}
         inside = cur.get('status') == 'running'
         if inside: cur.update(status=state, seconds=secs)
         run_status['status'], run_status['finished'] = state, now_utc()
-        when = f"after {secs} s" if inside else f"after {nb} had finished" if nb else "before the first notebook"
-        run_status['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted', message=f"stopped by {e} {when}")
+        when = (f"after {secs} s" if inside else f"after {nb} had finished" if nb
+                else "before the first notebook")
+        run_status['error'] = e.info if failed else dict(notebook=nb, cell=None, type='Interrupted',
+                                                         message=f"stopped by {e} {when}")
         return f"[{SERIES.index(nb)+1}/{len(SERIES)}] {nb} {cur.get('status')} {when}" if nb else ''
 
 # %% ../nbs/05_run.ipynb #df953c26
-CELL_TIMEOUT = 6*3600  # seconds one cell may run unless told: a hung cell ends a nightly run instead of holding it
+# seconds one cell may run unless told: a hung cell ends a nightly run instead of holding it
+CELL_TIMEOUT = 6*3600
 
 def execute_series(run, # the run folder, its records started
                    start:int, # index in `SERIES` of the first notebook to execute
@@ -426,7 +467,8 @@ def execute_series(run, # the run folder, its records started
                    nb_dir=None, cell_timeout:int|None=CELL_TIMEOUT, quiet:bool=False, kernel:str=KERNEL,
                    with_tests:bool=False, device:str='auto'): # as `run_series` takes them
     "Execute the series from `SERIES[start]` on, keeping the run's records up to date; returns `run`."
-    from petclassifier.reuse import snapshot, written  # what each notebook reads and writes, for a later --reuse
+    # what each notebook reads and writes, for a later --reuse
+    from petclassifier.reuse import snapshot, written
     run, status, kernels, log, out = Path(run), RunStatus(run), dict(kernels or {}), None, None
     try:
         log, out = open(artefact(run, 'kernel_log'), 'ab'), SeriesProgress(run, start, quiet)
@@ -436,7 +478,8 @@ def execute_series(run, # the run folder, its records started
                 status.start(nb, (keys or {}).get(nb))
                 out.notebook(nb, f"[{i+1}/{len(SERIES)}] {nb} ...")
                 if i not in kernels: kernels[i] = start_kernel(kernel, run, log, device)
-                if i + 1 < len(SERIES): kernels[i+1] = start_kernel(kernel, run, log, device)  # the next notebook's, ahead
+                # the next notebook's, ahead
+                if i + 1 < len(SERIES): kernels[i+1] = start_kernel(kernel, run, log, device)
                 before = snapshot(run)
             execute_notebook(nb, run, per_nb[nb], nb_dir=nb_dir, cell_timeout=cell_timeout, kernel=kernel,
                              with_tests=with_tests, km=kernels[i])
@@ -462,21 +505,25 @@ def execute_series(run, # the run folder, its records started
 def _start_records(run, profile, overrides, resolved, per_nb, device, reused_from=None):
     "params.json, environment.json and status.json of a new run."
     write_json(artefact(run, 'params'), dict(profile=profile, overrides=overrides or {}, parameters=resolved,
-                                            per_notebook=per_nb, resumes=[], reused_from=reused_from and str(reused_from)))
+                                            per_notebook=per_nb, resumes=[],
+                                             reused_from=reused_from and str(reused_from)))
     write_json(artefact(run, 'environment'), dict(environment_info(device), requested_device=device))
     write_status(run, dict(status='running', profile=profile, started=now_utc(), finished=None, error=None,
                            notebooks={nb: dict(status='pending') for nb in SERIES}, pid=os.getpid()))
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
 def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
-    "A new run folder (`run_dir` if given) and its first notebook's kernel, started at once, output to kernels.log."
+    ("A new run folder (`run_dir` if given) and its first notebook's kernel, started at once, output to "
+     "kernels.log.")
     run = claim_run_dir(run_dir) if run_dir else new_run_dir(runs_dir, profile)
     try:
-        with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log, device)
+        with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log,
+                                                                                      device)
     except BaseException: shutil.rmtree(run, ignore_errors=True); raise
 
 def _discard(run, km, made:list):
-    "Stop the kernel of a run that never started its first notebook; remove its folder, and the folders made for it."
+    ("Stop the kernel of a run that never started its first notebook; remove its folder, and the folders "
+     "made for it.")
     stop_kernel(km, now=True)
     shutil.rmtree(run, ignore_errors=True)
     for d in made:  # deepest first
@@ -502,7 +549,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                with_tests:bool=False, # also run each notebook's test cells
                reuse=None, # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
                run_dir=None): # the run folder to make (it must not exist) instead of a new one in `runs_dir`
-    "Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder kept)."
+    ("Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder "
+     "kept).")
     with Interrupts() as irq:
         stop_with_parent()  # a sweep's run: stop with the task that started it
         check_device(device)
@@ -513,7 +561,8 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         old = reuse_source(reuse, runs_dir) if reuse else None
         parent = Path(run_dir).absolute().parent if run_dir else Path(runs_dir).absolute()
         made = [p for p in [parent, *parent.parents] if not p.exists()]
-        run, km = _first_kernel(runs_dir, profile, kernel, device, run_dir)  # it imports fastai while the data is checked
+        # it imports fastai while the data is checked
+        run, km = _first_kernel(runs_dir, profile, kernel, device, run_dir)
         try: start, why, keys = _prepare(resolved, per_nb, old, nb_dir, with_tests, device, kernel)
         except BaseException:  # refused: no run folder is left behind
             _discard(run, km, made); raise
@@ -525,8 +574,10 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                 if old: copy_reused(old, run, start)
             except BaseException: _discard(run, km, made); raise  # nothing executed: nothing to keep
             for line in why: _log(line, quiet)
-            return execute_series(run, start, per_nb, irq, keys, {start: km}, nb_dir=nb_dir,  # all reused: km stops unused
-                                  cell_timeout=cell_timeout, quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)
+            # all reused: km stops unused
+            return execute_series(run, start, per_nb, irq, keys, {start: km}, nb_dir=nb_dir,
+                                  cell_timeout=cell_timeout, quiet=quiet, kernel=kernel,
+                                  with_tests=with_tests, device=device)
 
 # %% ../nbs/05_run.ipynb #c79b4167
 def next_attempt(nb_folder, # a run's notebooks folder
@@ -534,7 +585,8 @@ def next_attempt(nb_folder, # a run's notebooks folder
                 ) -> Path:
     "The name for keeping `nb`'s executed notebook before it runs again: one attempt after the highest kept."
     pat = re.compile(rf'{re.escape(nb)}\.attempt-(\d+)\.ipynb')
-    kept = [int(m.group(1)) for p in Path(nb_folder).glob(f'{nb}.attempt-*.ipynb') if (m := pat.fullmatch(p.name))]
+    kept = [int(m.group(1)) for p in Path(nb_folder).glob(f'{nb}.attempt-*.ipynb')
+            if (m := pat.fullmatch(p.name))]
     return Path(nb_folder)/f'{nb}.attempt-{max(kept, default=0) + 1}.ipynb'
 
 # %% ../nbs/05_run.ipynb #ed94acb4
@@ -551,13 +603,16 @@ def resume_series(run, # run folder of a failed or interrupted run
                   device:str|None=None): # where to train from here (None: where the run was started)
     "Continue `run` from its first notebook that did not succeed; returns the run folder."
     run = Path(run)
-    if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
-    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by 'petclassifier run'")
+    if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier "
+                                        f"run'")
+    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a "
+                                           f"folder made by 'petclassifier run'")
     check_kernel(kernel)
     device = device or read_record(artefact(run, 'environment')).get('requested_device', 'auto')
     check_device(device)
     _still_to_do(read_status(run), run)  # a refusal leaves the folder as it was, its lock file too
-    with Interrupts() as irq, folder_lock(artefact(run, 'lock')):  # refused while another process works in `run`
+    # refused while another process works in `run`
+    with Interrupts() as irq, folder_lock(artefact(run, 'lock')):
         stop_with_parent()
         run_status, run_params = read_status(run), read_json(artefact(run, 'params'))
         start = SERIES.index(_still_to_do(run_status, run)[0])
@@ -570,13 +625,16 @@ def resume_series(run, # run folder of a failed or interrupted run
         irq.hold()  # from here on a signal waits until the run's records can tell of it
         nb_folder = artefact(run, 'notebooks')
         for nb in SERIES[start:]:
-            if (nb_folder/f'{nb}.ipynb').exists(): (nb_folder/f'{nb}.ipynb').rename(next_attempt(nb_folder, nb))
-        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], corrections=corrections, device=device))
+            if (nb_folder/f'{nb}.ipynb').exists(): (nb_folder/f'{nb}.ipynb').rename(next_attempt(nb_folder,
+                                                                                                 nb))
+        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], corrections=corrections,
+                                          device=device))
         run_params['parameters'], run_params['per_notebook'] = resolved, per_nb
         write_json(artefact(run, 'params'), run_params)
         run_status.update(error=None, finished=None, pid=os.getpid())
         write_status(run, run_status)
-        keep_succeeded_metrics(run)  # what the notebooks to run again wrote before they stopped is theirs to write anew
+        # what the notebooks to run again wrote before they stopped is theirs to write anew
+        keep_succeeded_metrics(run)
         _log(f"resuming {run} from {SERIES[start]}", quiet)
-        return execute_series(run, start, per_nb, irq, keys, nb_dir=nb_dir, cell_timeout=cell_timeout, quiet=quiet,
-                              kernel=kernel, with_tests=with_tests, device=device)
+        return execute_series(run, start, per_nb, irq, keys, nb_dir=nb_dir, cell_timeout=cell_timeout,
+                              quiet=quiet, kernel=kernel, with_tests=with_tests, device=device)

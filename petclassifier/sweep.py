@@ -9,7 +9,8 @@ from pathlib import Path
 from .core import *
 from .params import notebook_params, parse_value, resolve_params, preflight, absolute_data_path
 from .run import new_run_dir, now_utc
-from .run import is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT, run_stem, error_line
+from .run import (is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT, run_stem,
+                               error_line)
 from contextlib import contextmanager
 
 # %% auto #0
@@ -40,8 +41,10 @@ def parse_grid(items:list|None # 'NAME=V1,V2' strings, as given to --grid
         if not sep or not name: raise PetError(f"--grid {it!r}: write NAME=V1,V2, e.g. --grid bs=16,32")
         vals = [parse_value(v.strip()) for v in text.split(',') if v.strip()]
         if not vals: raise PetError(f"--grid {it!r} has no values: write NAME=V1,V2, e.g. --grid bs=16,32")
-        if len({repr(v) for v in vals}) < len(vals): raise PetError(f"--grid {it!r} repeats a value: give each value once")
-        if name in grid: raise PetError(f"--grid {name} is given twice: put all its values in one --grid {name}=V1,V2")
+        if len({repr(v) for v in vals}) < len(vals): raise PetError(f"--grid {it!r} repeats a value: give "
+                                                                    f"each value once")
+        if name in grid: raise PetError(f"--grid {name} is given twice: put all its values in one --grid "
+                                        f"{name}=V1,V2")
         grid[name] = vals
     return grid
 
@@ -51,7 +54,8 @@ def expand_grid(grid:dict, # `{name: [values]}` from `parse_grid`
                ) -> list:
     "One `dict(config=..., seed=...)` per combination of grid values and seed, seeds varying fastest."
     if not seeds: raise PetError("--seeds is empty: give at least one training seed, e.g. --seeds 0 1 2")
-    if len(set(seeds)) < len(seeds): raise PetError(f"--seeds {' '.join(map(str, seeds))} repeats a seed: give each once")
+    if len(set(seeds)) < len(seeds): raise PetError(f"--seeds {' '.join(map(str, seeds))} repeats a seed: "
+                                                    f"give each once")
     names = list(grid)
     return [dict(config=dict(zip(names, vals)), seed=s)
             for vals in itertools.product(*(grid[n] for n in names)) for s in seeds]
@@ -71,18 +75,22 @@ def plan_sweep(profile:str, # a key of `PROFILES`
                check=preflight): # cheap checks of each run's resolved parameters (None: none)
     "The run records of a sweep, every configuration validated; raises a `PetError` naming the bad one."
     sets = dict(sets or {})
-    if SEED in grid or SEED in sets: raise PetError(f"{SEED} is what --seeds varies: give the seeds with --seeds, not --grid/--set")
+    if SEED in grid or SEED in sets: raise PetError(f"{SEED} is what --seeds varies: give the seeds with "
+                                                    f"--seeds, not --grid/--set")
     both = sorted(set(grid) & set(sets))
     if both: raise PetError(f"{', '.join(both)} is given both in --grid and --set: keep one")
     nb_params = nb_params or notebook_params()
     runs = []
     for i, c in enumerate(expand_grid(grid, seeds)):
-        overrides = absolute_data_path({**sets, **c['config'], SEED: c['seed']}, env=True)  # the runs start in other folders
+        # the runs start in other folders
+        overrides = absolute_data_path({**sets, **c['config'], SEED: c['seed']}, env=True)
         try:
             resolved, _ = resolve_params(profile, overrides, nb_params)
             if check: check(resolved)
-        except PetError as e: raise PetError(f"configuration {config_label(c['config'])}, seed {c['seed']}: {e}") from None
-        runs.append(dict(id=f"{i+1:03d}", config=c['config'], seed=c['seed'], overrides=overrides, status='pending',
+        except PetError as e: raise PetError(f"configuration {config_label(c['config'])}, seed {c['seed']}: "
+                                             f"{e}") from None
+        runs.append(dict(id=f"{i+1:03d}", config=c['config'], seed=c['seed'], overrides=overrides,
+                         status='pending',
                          run_dir=None, error=None, seconds=None, metrics={}, corrections={}, attempts=[]))
     return runs
 
@@ -96,11 +104,17 @@ def parallelism(resources:dict, # Ray's `cluster_resources()`: 'CPU', 'GPU' coun
     "`(cpus_per_run, gpus_per_run, max_parallel)` for a cluster with `resources`."
     cpus, gpus = float(resources.get('CPU', 1)), float(resources.get('GPU', 0))
     if gpus_per_run is None: gpus_per_run = 1 if gpus >= 1 else 0
-    if gpus_per_run < 0 or gpus_per_run > gpus: raise PetError(f"--gpus-per-run {gpus_per_run:g}: the cluster has {gpus:g} GPU(s); use 0..{gpus:g}")
-    if max_parallel is not None and max_parallel < 1: raise PetError(f"--max-parallel {max_parallel}: use an integer >= 1")
+    if gpus_per_run < 0 or gpus_per_run > gpus: raise PetError(f"--gpus-per-run {gpus_per_run:g}: the "
+                                                               f"cluster has {gpus:g} GPU(s); use "
+                                                               f"0..{gpus:g}")
+    if max_parallel is not None and max_parallel < 1: raise PetError(f"--max-parallel {max_parallel}: use an "
+                                                                     f"integer >= 1")
     by_gpu = math.floor(gpus / gpus_per_run + 1e-9) if gpus_per_run else None
-    if cpus_per_run is None: cpus_per_run = max(1, math.floor(cpus / min(max_parallel or by_gpu or cpus, n_runs or math.inf)))
-    if cpus_per_run <= 0 or cpus_per_run > cpus: raise PetError(f"--cpus-per-run {cpus_per_run:g}: the cluster has {cpus:g} CPU(s); use 1..{cpus:g}")
+    if cpus_per_run is None: cpus_per_run = max(1, math.floor(cpus / min(max_parallel or by_gpu or cpus,
+                                                                         n_runs or math.inf)))
+    if cpus_per_run <= 0 or cpus_per_run > cpus: raise PetError(f"--cpus-per-run {cpus_per_run:g}: the "
+                                                                f"cluster has {cpus:g} CPU(s); use "
+                                                                f"1..{cpus:g}")
     fits = min(math.floor(cpus / cpus_per_run + 1e-9), by_gpu or math.inf)
     return cpus_per_run, gpus_per_run, min(max_parallel or fits, n_runs or math.inf)
 
@@ -115,8 +129,10 @@ def run_command(rec:dict, # a run record of `plan_sweep`
     if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in ('failed', 'interrupted'):
         return ['-m', 'petclassifier', 'run', '--resume', str(prev), *sets]
     rec['run_dir'] = f"{SWEEP_FILES['runs']}/{run_stem(profile)}-{rec['id']}"  # relative to the sweep folder
-    sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items() for a in ('--set', f"{k}={v!r}")]
-    return ['-m', 'petclassifier', 'run', '--profile', profile, '--run-dir', str(Path(sweep)/rec['run_dir']), *sets]
+    sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items()
+                     for a in ('--set', f"{k}={v!r}")]
+    return ['-m', 'petclassifier', 'run', '--profile', profile, '--run-dir', str(Path(sweep)/rec['run_dir']),
+            *sets]
 
 # %% ../nbs/14_sweep.ipynb #a3d3bafa
 ATTEMPT = '$ python '  # opens each attempt's section of a run's log
@@ -138,8 +154,10 @@ def run_task(args:list, # arguments after `python`, from `run_command`
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, 'ab') as f:
         f.write(f"{ATTEMPT}{' '.join(args)}\n".encode()); f.flush()
-        p = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env={**os.environ, **(env or {}), STOP_WITH_PARENT: str(os.getpid())}, start_new_session=True)
+        p = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {}), STOP_WITH_PARENT: str(os.getpid())},
+                             start_new_session=True)
         try:
             while p.poll() is None: time.sleep(0.5)
         except KeyboardInterrupt:
@@ -148,7 +166,8 @@ def run_task(args:list, # arguments after `python`, from `run_command`
             try: p.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL); p.wait()
-    return dict(returncode=p.returncode, seconds=round(time.time() - t0, 1), host=socket.gethostname(), interrupted=interrupted)
+    return dict(returncode=p.returncode, seconds=round(time.time() - t0, 1), host=socket.gethostname(),
+                interrupted=interrupted)
 
 # %% ../nbs/14_sweep.ipynb #3b6984c1
 def finish_record(rec:dict, # the run's record
@@ -165,12 +184,14 @@ def finish_record(rec:dict, # the run's record
     else:
         rec.update(seconds=result['seconds'], host=result['host'])
         code = result['returncode']
-        rec['status'] = 'succeeded' if code == 0 else 'interrupted' if code == 130 or result.get('interrupted') else 'failed'
-        rec['error'] = None if code == 0 else err or last_words(log) or f"petclassifier run exited with status {code}: see {log}"
+        rec['status'] = ('succeeded' if code == 0 else 'interrupted' if code == 130
+                         or result.get('interrupted') else 'failed')
+        rec['error'] = (None if code == 0 else err or last_words(log)
+                        or f"petclassifier run exited with status {code}: see {log}")
     if rec['status'] == 'succeeded' and not run_status:
         rec['status'] = 'failed'
-        rec['error'] = (f"run folder {rec.get('run_dir') or '?'} did not arrive in {sweep_file(sweep, 'runs')}: "
-                        "the runs folder must be a path every node shares")
+        rec['error'] = (f"run folder {rec.get('run_dir') or '?'} did not arrive in "
+                        f"{sweep_file(sweep, 'runs')}: the runs folder must be a path every node shares")
     if not run_status: rec['run_dir'] = None  # no run there (refused, cancelled, or written elsewhere)
     m = artefact(run, 'metrics') if run_status else None
     if m is not None and m.exists():
@@ -181,7 +202,8 @@ def finish_record(rec:dict, # the run's record
 def save_status(sweep, # the sweep folder
                 runs:list): # the run records
     "Write `sweep-status.json`: the sweep's state and one record per run."
-    n = {s: sum(r['status'] == s for r in runs) for s in ('succeeded', 'failed', 'interrupted', 'cancelled', 'pending', 'submitted')}
+    n = {s: sum(r['status'] == s for r in runs)
+            for s in ('succeeded', 'failed', 'interrupted', 'cancelled', 'pending', 'submitted')}
     state = 'succeeded' if n['succeeded'] == len(runs) else 'running' if n['submitted'] else 'incomplete'
     write_json(sweep_file(sweep, 'status'), dict(status=state, updated=now_utc(), counts=n, runs=runs))
 
@@ -190,8 +212,9 @@ def load_sweep(sweep # a sweep folder
     "`(definition, run records)` of a sweep folder; a `PetError` when it is not one."
     sweep = Path(sweep)
     if not sweep_file(sweep, 'definition').is_file() or not sweep_file(sweep, 'status').is_file():
-        raise PetError(f"{sweep} is not a sweep folder (no {SWEEP_FILES['definition']}/{SWEEP_FILES['status']}): "
-                       "pass a folder made by 'petclassifier sweep'")
+        raise PetError(f"{sweep} is not a sweep folder (no "
+                       f"{SWEEP_FILES['definition']}/{SWEEP_FILES['status']}): pass a folder made by "
+                       f"'petclassifier sweep'")
     return read_json(sweep_file(sweep, 'definition')), read_json(sweep_file(sweep, 'status'))['runs']
 
 # %% ../nbs/14_sweep.ipynb #c87e7ac9
@@ -204,7 +227,8 @@ def _session_dir():
 
 def is_ray_process(cmdline:list # a process's command line
                   ) -> bool:
-    "True for Ray's own processes: its programs and scripts (raylet, gcs_server, monitors, agents) and its workers (ray::...)."
+    ("True for Ray's own processes: its programs and scripts (raylet, gcs_server, monitors, agents) and its "
+     "workers (ray::...).")
     import ray
     home = os.path.dirname(ray.__file__) + os.sep
     return bool(cmdline) and (cmdline[0].startswith('ray::') or any(a.startswith(home) for a in cmdline[:3]))
@@ -218,8 +242,8 @@ def ray_leftovers(session_dir:str|None, # a Ray session folder (or the temp fold
     for p in psutil.process_iter(['pid', 'cmdline', 'status', 'uids']):
         try:
             cmd = p.info['cmdline'] or []
-            if (p.info['status'] != psutil.STATUS_ZOMBIE and p.info['uids'].real == uid and is_ray_process(cmd)
-                and any(session_dir in a for a in cmd)): found.append(p)
+            if (p.info['status'] != psutil.STATUS_ZOMBIE and p.info['uids'].real == uid
+                and is_ray_process(cmd) and any(session_dir in a for a in cmd)): found.append(p)
         except (psutil.Error, TypeError, AttributeError): continue
     for p in list(found):  # workers and agents rename themselves (ray::IDLE): found as children
         try: found += [c for c in p.children(recursive=True) if c not in found]
@@ -236,7 +260,8 @@ def ray_leftovers(session_dir:str|None, # a Ray session folder (or the temp fold
 
 # %% ../nbs/14_sweep.ipynb #34fb01b8
 def _passed_env(cpus_per_run) -> dict:
-    "Variables a run needs wherever it runs: this project's settings, threads for its share of cores, no display."
+    ("Variables a run needs wherever it runs: this project's settings, threads for its share of cores, no "
+     "display.")
     env = {k: v for k, v in os.environ.items() if k.startswith('PETCLASSIFIER_')}
     return dict(env, OMP_NUM_THREADS=str(max(1, math.floor(cpus_per_run))), MPLBACKEND='Agg')
 
@@ -256,21 +281,24 @@ def _ray_init(ray, address:str|None, tries:int=3):
     import logging
     for i in range(tries):
         try:
-            if address is not None: return ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
-            return ray.init(address='local', num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
-                            logging_level=logging.WARNING)
+            if address is not None: return ray.init(address=address, log_to_driver=False,
+                                                    logging_level=logging.WARNING)
+            return ray.init(address='local', num_cpus=os.cpu_count(), include_dashboard=False,
+                            log_to_driver=False, logging_level=logging.WARNING)
         except Exception as e:
             msg = (str(e).splitlines() or [type(e).__name__])[0]
             ray.shutdown()
             if address is not None:
                 raise PetError(f"cannot connect to the Ray cluster at {address} ({msg}): check the address "
-                               "(ray status on the head node), or leave out --address for a local instance") from None
+                               "(ray status on the head node), or leave out --address for a local "
+                               "instance") from None
             for p in _own_ray_processes():
                 try: p.kill()
                 except Exception: pass
             if 'timed out' not in msg or i == tries - 1:
-                raise PetError(f"could not start a local Ray instance ({msg}): try again when the machine is less busy, "
-                               "or start one with 'ray start --head' and pass --address") from None
+                raise PetError(f"could not start a local Ray instance ({msg}): try again when the machine is "
+                               f"less busy, or start one with 'ray start --head' and pass "
+                               f"--address") from None
 
 # %% ../nbs/14_sweep.ipynb #4b7b7ee1
 def submit(task, # `run_task` made remote (`ray.remote(...)`)
@@ -289,13 +317,15 @@ def collect(rec:dict, # the run's record
     try: finish_record(rec, sweep, get())
     except Exception as e:
         finish_record(rec, sweep, None)
-        rec.update(status='failed', error=f"the Ray task failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
+        rec.update(status='failed',
+                   error=f"the Ray task failed: {type(e).__name__}: {(str(e).splitlines() or [''])[0]}")
     return rec
 
 def ended_line(i:int, # the run's place in this sweep's order, from 1
                n:int, # runs executed by this sweep
                rec:dict): # the run's finished record
-    "The progress line of an ended run: its state, configuration, seed and time, then its metrics or its error."
+    ("The progress line of an ended run: its state, configuration, seed and time, then its metrics or its "
+     "error.")
     m = ' '.join(f"{k}={v:.4f}" for k, v in rec['metrics'].items() if isinstance(v, (int, float)))
     secs = '' if rec['seconds'] is None else f"{round(rec['seconds'])} s"
     return (f"[{i}/{n}] {rec['status']:<9} {config_label(rec['config'])} seed={rec['seed']} "
@@ -321,7 +351,8 @@ def schedule(ray, # the `ray` module (or a stand-in with `wait`, `get` and `canc
              max_parallel:int, # tasks in flight at most
              irq:Interrupts, # held throughout: a signal is acted on at the loop's next check
              say=print): # where progress lines go
-    "Execute `todo`, at most `max_parallel` at a time, recording each run as it ends; a signal cancels those in flight."
+    ("Execute `todo`, at most `max_parallel` at a time, recording each run as it ends; a signal cancels "
+     "those in flight.")
     queue, in_flight, n = list(enumerate(todo, 1)), {}, len(todo)
     try:
         while queue or in_flight:
@@ -361,7 +392,8 @@ def ray_session(address:str|None, # a Ray cluster; None: a local instance of thi
             if left: say(f"stopped {len(left)} Ray process(es) the local instance left behind")
 
 def _sized_task(ray, address:str|None, n:int, cpus_per_run, gpus_per_run, max_parallel, say):
-    "`run_task` made remote with each run's share of the cluster, the variables a run gets, and the runs at a time."
+    ("`run_task` made remote with each run's share of the cluster, the variables a run gets, and the runs at "
+     "a time.")
     res = ray.cluster_resources()
     cpus, gpus, par = parallelism(res, cpus_per_run, gpus_per_run, max_parallel, n)
     say(f"ray {ray.__version__}: {'a local instance' if address is None else 'cluster ' + address}, "
@@ -376,14 +408,18 @@ def execute_sweep(sweep, # the sweep folder (absolute)
                   address:str|None=None, # Ray cluster to use; None: a local instance for this sweep
                   cpus_per_run:float|None=None, gpus_per_run:float|None=None, max_parallel:int|None=None, # see `parallelism`
                   say=print): # where progress lines go
-    "Execute the runs still to do on Ray, updating their records and `sweep-status.json`; returns the records."
+    ("Execute the runs still to do on Ray, updating their records and `sweep-status.json`; returns the "
+     "records.")
     todo = [r for r in runs if r['status'] != 'succeeded']
-    for r in todo: r['command'] = run_command(r, profile, sweep)  # decided now: resume or new, from what is on disk
-    with Interrupts() as irq, irq.held():  # raising inside Ray's waits would corrupt them: `schedule` checks instead
+    # decided now: resume or new, from what is on disk
+    for r in todo: r['command'] = run_command(r, profile, sweep)
+    # raising inside Ray's waits would corrupt them: `schedule` checks instead
+    with Interrupts() as irq, irq.held():
         try:
             with ray_session(address, irq, say) as ray:
                 irq.check()
-                task, env, par = _sized_task(ray, address, len(todo), cpus_per_run, gpus_per_run, max_parallel, say)
+                task, env, par = _sized_task(ray, address, len(todo), cpus_per_run, gpus_per_run,
+                                             max_parallel, say)
                 schedule(ray, lambda r: submit(task, r, sweep, env), todo, sweep, runs, par, irq, say)
         finally:
             for r in runs:
@@ -405,7 +441,8 @@ def sweep_table(runs:list # run records
     for r in runs: by.setdefault(config_label(r['config']), []).append(r)
     for label, rs in by.items():
         ok = [r for r in rs if r['status'] == 'succeeded']
-        row = dict(configuration=label, seeds=' '.join(str(r['seed']) for r in rs), succeeded=f"{len(ok)}/{len(rs)}")
+        row = dict(configuration=label, seeds=' '.join(str(r['seed']) for r in rs),
+                   succeeded=f"{len(ok)}/{len(rs)}")
         for key, short in (('final_error_rate', 'final'), ('head_error_rate', 'head')):
             vals = [r['metrics'][key] for r in ok if isinstance(r['metrics'].get(key), (int, float))]
             row.update(zip([f'{short}_mean', f'{short}_std', f'{short}_min', f'{short}_max'], _stats(vals)))
@@ -417,7 +454,8 @@ def sweep_table(runs:list # run records
 # %% ../nbs/14_sweep.ipynb #d90355e5
 def plot_sweep(runs:list # run records
               ):
-    "Final (filled) and head (hollow) error rate of each succeeded run, by configuration, with the mean as a bar."
+    ("Final (filled) and head (hollow) error rate of each succeeded run, by configuration, with the mean as "
+     "a bar.")
     import matplotlib.pyplot as plt
     labels = list(dict.fromkeys(config_label(r['config']) for r in runs))
     seeds = list(dict.fromkeys(r['seed'] for r in runs))
@@ -427,22 +465,26 @@ def plot_sweep(runs:list # run records
         c, dx = colors[j % len(colors)], (j - (len(seeds) - 1) / 2) * 0.08
         for key, filled in (('final_error_rate', True), ('head_error_rate', False)):
             pts = [(labels.index(config_label(r['config'])) + dx, r['metrics'][key]) for r in runs
-                   if r['seed'] == s and r['status'] == 'succeeded' and isinstance(r['metrics'].get(key), (int, float))]
+                   if r['seed'] == s and r['status'] == 'succeeded'
+                   and isinstance(r['metrics'].get(key), (int, float))]
             if pts: ax.scatter(*zip(*pts), color=c if filled else 'none', edgecolors=c, s=36,
                                label=f"seed {s} {'final' if filled else 'head'}")
     for i, lab in enumerate(labels):
-        vals = [r['metrics']['final_error_rate'] for r in runs if config_label(r['config']) == lab and r['status'] == 'succeeded'
+        vals = [r['metrics']['final_error_rate'] for r in runs if config_label(r['config']) == lab
+                and r['status'] == 'succeeded'
                 and isinstance(r['metrics'].get('final_error_rate'), (int, float))]
         if vals: ax.hlines(statistics.mean(vals), i - 0.3, i + 0.3, color='k', lw=2)
     ax.set_xticks(range(len(labels)), labels, rotation=20, ha='right')
     ax.set_xlim(-0.6, len(labels) - 0.4)
-    ax.set_ylabel('error rate'); ax.set_title('Error rate per configuration (bar: mean final error over seeds)')
+    ax.set_ylabel('error rate'); ax.set_title('Error rate per configuration (bar: mean final error over '
+                                              'seeds)')
     if ax.get_legend_handles_labels()[0]: ax.legend(fontsize=7, ncol=2)  # no succeeded run: nothing to name
     return fig
 
 # %% ../nbs/14_sweep.ipynb #bf64c33e
 def _run_item(r:dict) -> list:
-    "A run of the sweep as an item of a report list: id, configuration, seed, state, time, a link to its report, its error."
+    ("A run of the sweep as an item of a report list: id, configuration, seed, state, time, a link to its "
+     "report, its error.")
     text = (f"{r['id']} {config_label(r['config'])} seed {r['seed']}: **{r['status']}**"
             + (f" ({r['seconds']:.0f} s)" if r.get('seconds') else ''))
     link = [('a', 'report', f"{r['run_dir']}/{RUN_FILES['report_html'].name}")] if r.get('run_dir') else []
@@ -451,20 +493,25 @@ def _run_item(r:dict) -> list:
 def sweep_blocks(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list) -> list: # run records
-    "The sweep's report as `06_report`'s blocks: what ran, a banner when runs failed, the configurations, the plot, the runs."
+    ("The sweep's report as `06_report`'s blocks: what ran, a banner when runs failed, the configurations, "
+     "the plot, the runs.")
     bad = [r for r in runs if r['status'] != 'succeeded']
     blocks = [('h1', f"petclassifier sweep {Path(sweep).name}"),
-              ('p', f"Profile **{definition['profile']}**, grid {definition['grid'] or '{}'}, seeds {definition['seeds']}, "
-                    f"fixed {definition['sets'] or '{}'}; {len(runs) - len(bad)} of {len(runs)} runs succeeded.")]
-    if bad: blocks.append(('alert', f"{len(bad)} run(s) did not succeed; rerun them with: petclassifier sweep --resume {sweep}"))
-    return blocks + [('h2', 'Configurations'), ('table', sweep_table(runs)), ('img', sweep_file(sweep, 'plot')),
-                     ('h2', 'Runs'), ('ul', [_run_item(r) for r in runs])]
+              ('p', f"Profile **{definition['profile']}**, grid {definition['grid'] or '{}'}, seeds "
+                    f"{definition['seeds']}, fixed {definition['sets'] or '{}'}; {len(runs) - len(bad)} of "
+                    f"{len(runs)} runs succeeded.")]
+    if bad: blocks.append(('alert', f"{len(bad)} run(s) did not succeed; rerun them with: petclassifier "
+                                    f"sweep --resume {sweep}"))
+    return blocks + [('h2', 'Configurations'), ('table', sweep_table(runs)),
+                     ('img', sweep_file(sweep, 'plot')), ('h2', 'Runs'), ('ul', [_run_item(r) for r in runs])]
 
 def sweep_report(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list): # run records
-    "Write sweep.png, then sweep.md and sweep.html from `sweep_blocks` with the run report's renderers; returns the .md and .html paths."
-    from petclassifier.report import render_markdown, render_html  # pandas and matplotlib: only for the report
+    ("Write sweep.png, then sweep.md and sweep.html from `sweep_blocks` with the run report's renderers; "
+     "returns the .md and .html paths.")
+    # pandas and matplotlib: only for the report
+    from petclassifier.report import render_markdown, render_html
     import matplotlib.pyplot as plt
     save_figure(plot_sweep(runs), sweep_file(sweep, 'plot')); plt.close('all')
     blocks = sweep_blocks(sweep, definition, runs)
@@ -483,15 +530,18 @@ def start_sweep(profile:str, # a key of `PROFILES`
                 say=print, **parallel): # `cpus_per_run`, `gpus_per_run`, `max_parallel`
     "Plan, record and execute a new sweep; returns `(sweep folder, run records)`."
     if address is not None and not Path(runs_dir).is_absolute():
-        raise PetError(f"--runs-dir {runs_dir} is relative: with a cluster, give an absolute path that every node shares")
+        raise PetError(f"--runs-dir {runs_dir} is relative: with a cluster, give an absolute path that every "
+                       f"node shares")
     runs = plan_sweep(profile, grid, seeds, sets)
     sweep = new_run_dir(Path(runs_dir).expanduser().absolute(), f'sweep-{profile}')
     with folder_lock(sweep_file(sweep, 'lock')):  # one process per sweep folder, as per run folder
-        write_json(sweep_file(sweep, 'definition'), dict(profile=profile, grid=grid, seeds=list(seeds), sets=dict(sets or {}),
+        write_json(sweep_file(sweep, 'definition'),
+                   dict(profile=profile, grid=grid, seeds=list(seeds), sets=dict(sets or {}),
                                                          created=now_utc(), resumes=[]))
         save_status(sweep, runs)
         say(f"sweep folder: {sweep}")
-        say(f"{len(runs)} run(s): {len(runs) // len(seeds)} configuration(s) x seeds {' '.join(map(str, seeds))}")
+        say(f"{len(runs)} run(s): {len(runs) // len(seeds)} configuration(s) x seeds "
+            f"{' '.join(map(str, seeds))}")
         try: execute_sweep(sweep, runs, profile, address, say=say, **parallel)
         except Interrupted as e: e.sweep = sweep; raise
         finally: sweep_report(sweep, read_json(sweep_file(sweep, 'definition')), runs)
@@ -505,13 +555,17 @@ def plan_resume(definition:dict, # `sweep.json`
     "The records to rerun, corrections validated and attached; raises `PetError` when there is nothing to do."
     corrections = dict(corrections or {})
     fixed = sorted(set(corrections) & {*definition['grid'], SEED})
-    if fixed: raise PetError(f"{', '.join(fixed)} is varied by the sweep and cannot be corrected: start a new sweep instead")
+    if fixed: raise PetError(f"{', '.join(fixed)} is varied by the sweep and cannot be corrected: start a "
+                             f"new sweep instead")
     todo = [r for r in runs if r['status'] != 'succeeded']
-    if not todo: raise PetError("every run of this sweep succeeded: nothing to resume (start a new sweep instead)")
+    if not todo: raise PetError("every run of this sweep succeeded: nothing to resume (start a new sweep "
+                                "instead)")
     nb_params = nb_params or notebook_params()
     for r in todo:  # all checked before any record changes
-        try: resolve_params(definition['profile'], {**r['overrides'], **r.get('corrections', {}), **corrections}, nb_params)
-        except PetError as e: raise PetError(f"run {r['id']} ({config_label(r['config'])}, seed {r['seed']}): {e}") from None
+        try: resolve_params(definition['profile'],
+                            {**r['overrides'], **r.get('corrections', {}), **corrections}, nb_params)
+        except PetError as e: raise PetError(f"run {r['id']} ({config_label(r['config'])}, seed "
+                                             f"{r['seed']}): {e}") from None
     for r in todo:
         both = {**r.get('corrections', {}), **corrections}  # an earlier resume's corrections, then this one's
         if r['status'] != 'pending':
@@ -524,16 +578,20 @@ def resume_sweep(sweep, # a sweep folder
                  corrections:dict|None=None, # new values for the reruns (--set)
                  address:str|None=None, # Ray cluster address; None: a local instance
                  say=print, **parallel): # `cpus_per_run`, `gpus_per_run`, `max_parallel`
-    "Rerun the runs of `sweep` that failed, were interrupted or never ran; returns `(sweep folder, run records)`."
+    ("Rerun the runs of `sweep` that failed, were interrupted or never ran; returns `(sweep folder, run "
+     "records)`.")
     if address is not None and not Path(sweep).is_absolute():
-        raise PetError(f"--resume {sweep} is relative: with a cluster, give the sweep folder's absolute path that every node shares")
+        raise PetError(f"--resume {sweep} is relative: with a cluster, give the sweep folder's absolute path "
+                       f"that every node shares")
     sweep = Path(sweep).expanduser().absolute()
-    if not sweep.is_dir(): raise PetError(f"{sweep} does not exist: pass a sweep folder made by 'petclassifier sweep'")
+    if not sweep.is_dir(): raise PetError(f"{sweep} does not exist: pass a sweep folder made by "
+                                          f"'petclassifier sweep'")
     load_sweep(sweep)  # a folder that is no sweep gets no lock file
     with folder_lock(sweep_file(sweep, 'lock')):  # refused while another process works in `sweep`
         definition, runs = load_sweep(sweep)
         todo = plan_resume(definition, runs, corrections)
-        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo], corrections=dict(corrections or {})))
+        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo],
+                                          corrections=dict(corrections or {})))
         write_json(sweep_file(sweep, 'definition'), definition)
         save_status(sweep, runs)
         say(f"resuming sweep {sweep}: {len(todo)} of {len(runs)} run(s) to do")

@@ -25,9 +25,11 @@ def require_mlflow(flag:str='--track mlflow' # what asked for MLflow, for the me
     "The `mlflow` module, or a `PetError` naming the install command."
     try: import mlflow
     except ImportError:
-        raise PetError(f"{flag} needs MLflow, which is not installed: {INSTALL_HINT} (or pip install mlflow)") from None
+        raise PetError(f"{flag} needs MLflow, which is not installed: {INSTALL_HINT} (or pip install "
+                       f"mlflow)") from None
     except Exception as e:
-        raise PetError(f"{flag}: MLflow is installed but does not import ({type(e).__name__}: {e}): reinstall it with {INSTALL_HINT}") from None
+        raise PetError(f"{flag}: MLflow is installed but does not import ({type(e).__name__}: {e}): "
+                       f"reinstall it with {INSTALL_HINT}") from None
     return mlflow
 
 # %% ../nbs/13_track.ipynb #a8c0ec07
@@ -35,19 +37,22 @@ STORE_DIR = 'mlruns'  # the default store's folder, inside the runs folder
 
 def default_tracking_uri(runs_dir # the folder holding the run folders
                         ) -> str:
-    "The local store beside the run folders: the SQLite database `RUNS_DIR/mlruns/mlflow.db`, as an absolute URI."
+    ("The local store beside the run folders: the SQLite database `RUNS_DIR/mlruns/mlflow.db`, as an "
+     "absolute URI.")
     return f"sqlite:///{(Path(runs_dir).expanduser().resolve()/STORE_DIR/'mlflow.db').as_posix()}"
 
 # %% ../nbs/13_track.ipynb #7e7ffd2e
 def resolve_tracking_uri(uri:str|None=None, # given on the command line (--tracking-uri)
                          runs_dir=RUNS_DIR # the folder holding the run folders, for the default store
                         ) -> str:
-    "The tracking URI to use: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folders."
+    ("The tracking URI to use: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run "
+     "folders.")
     return uri or os.getenv(TRACKING_ENV) or default_tracking_uri(runs_dir)
 
 def public_uri(uri:str # an MLflow tracking URI
               ) -> str:
-    "`uri` without the user name and password it may hold: the form that is printed and stored in a run folder."
+    ("`uri` without the user name and password it may hold: the form that is printed and stored in a run "
+     "folder.")
     u = urlparse(uri)
     return urlunparse(u._replace(netloc=u.netloc.rpartition('@')[2])) if '@' in u.netloc else uri
 
@@ -82,12 +87,14 @@ def history_metrics(run # a run folder
 # %% ../nbs/13_track.ipynb #1d50f1c7
 def final_metrics(m:dict # the content of metrics.json
                  ) -> list:
-    "The headline metrics (`METRIC_KEYS`) and seconds per notebook (`seconds/00_data`, ...) as (name, value, 0)."
+    ("The headline metrics (`METRIC_KEYS`) and seconds per notebook (`seconds/00_data`, ...) as (name, "
+     "value, 0).")
     out = [(k, float(m[k]), 0) for k in METRIC_KEYS if isinstance(m.get(k), (int, float))]
     return out + [(f"seconds/{nb}", float(s), 0) for nb, s in (m.get('seconds') or {}).items()]
 
 # %% ../nbs/13_track.ipynb #33a5842b
-NOT_LOGGED = ('stage1', 'final', 'notebooks')  # checkpoints (export.pkl is the model) and the executed notebooks
+# checkpoints (export.pkl is the model) and the executed notebooks
+NOT_LOGGED = ('stage1', 'final', 'notebooks')
 MLFLOW_STATUS = dict(succeeded='FINISHED', failed='FAILED', interrupted='KILLED')  # run status -> MLflow's
 
 
@@ -97,9 +104,11 @@ def run_record(run # a run folder
     run = Path(run)
     run_params, run_status = read_json(artefact(run, 'params')), read_json(artefact(run, 'status'))
     env, data = read_record(artefact(run, 'environment')), read_record(artefact(run, 'data'))
-    tags = {'petclassifier.status': run_status.get('status', 'unknown'), 'petclassifier.profile': run_params.get('profile', '?'),
+    tags = {'petclassifier.status': run_status.get('status', 'unknown'),
+            'petclassifier.profile': run_params.get('profile', '?'),
             'petclassifier.run_folder': str(run.resolve())}
-    if (run_status.get('error') or {}).get('notebook'): tags['petclassifier.failed_notebook'] = run_status['error']['notebook']
+    if (run_status.get('error')
+        or {}).get('notebook'): tags['petclassifier.failed_notebook'] = run_status['error']['notebook']
     if data.get('synthetic'): tags['petclassifier.synthetic_data'] = 'true'
     if env.get('git_commit'): tags['mlflow.source.git.commit'] = env['git_commit']
     files = [artefact(run, k) for k in RUN_FILES if k not in NOT_LOGGED and artefact(run, k).is_file()]
@@ -113,7 +122,8 @@ HTTP_LIMITS = dict(MLFLOW_HTTP_REQUEST_MAX_RETRIES='0', MLFLOW_HTTP_REQUEST_TIME
 @contextlib.contextmanager
 def bounded_mlflow(uri:str # the tracking URI about to be used
                   ):
-    "While inside: MLflow's HTTP requests fail fast, its logging, warnings and prints are silent, a `file:` store is allowed."
+    ("While inside: MLflow's HTTP requests fail fast, its logging, warnings and prints are silent, a `file:` "
+     "store is allowed.")
     env = dict(HTTP_LIMITS)
     if urlparse(uri).scheme in ('', 'file'): env['MLFLOW_ALLOW_FILE_STORE'] = 'true'
     old, disabled = {k: os.environ.get(k) for k in env}, logging.root.manager.disable
@@ -139,7 +149,8 @@ def _experiment_id(client, uri:str, name:str) -> str:
 
 # %% ../nbs/13_track.ipynb #48f66467
 def _earlier_run(client, run:Path, uri:str, experiment_id:str, params:dict) -> tuple:
-    "(id of the MLflow run this run folder was logged to, if it can take it again; id of that earlier run or None)."
+    ("(id of the MLflow run this run folder was logged to, if it can take it again; id of that earlier run "
+     "or None).")
     t = read_record(artefact(run, 'metrics')).get('tracking') or {}
     if t.get('uri') != public_uri(uri) or not t.get('run_id'): return None, None
     try: old = client.get_run(t['run_id'])
@@ -158,7 +169,8 @@ def _new_points(client, run_id:str, points:list) -> list:
 
 # %% ../nbs/13_track.ipynb #14ccba33
 def _log(run:Path, uri:str, experiment:str) -> str:
-    "Log `run` to the MLflow store at `uri` under `experiment`; returns the MLflow run id (MLflow's errors propagate)."
+    ("Log `run` to the MLflow store at `uri` under `experiment`; returns the MLflow run id (MLflow's errors "
+     "propagate).")
     from mlflow.tracking import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
     rec = run_record(run)
@@ -175,7 +187,8 @@ def _log(run:Path, uri:str, experiment:str) -> str:
     params = [Param(k, v) for k, v in rec['params'].items() if k not in have]
     ms = int(time.time() * 1000)
     metrics = [Metric(n, v, ms, s) for n, v, s in _new_points(client, rid, rec['metrics'])]
-    for i in range(0, len(params), 100): client.log_batch(rid, params=params[i:i+100])  # MLflow's batch limits
+    # MLflow's batch limits
+    for i in range(0, len(params), 100): client.log_batch(rid, params=params[i:i+100])
     for i in range(0, len(metrics), 1000): client.log_batch(rid, metrics=metrics[i:i+1000])
     client.log_batch(rid, tags=[RunTag(k, v) for k, v in rec['tags'].items()])
     for p in rec['files']: client.log_artifact(rid, str(p))
@@ -187,13 +200,15 @@ def log_run(run, # a run folder, after the series ended (succeeded, failed or in
             uri:str|None=None, # tracking URI; default `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folder
             experiment:str=DEFAULT_EXPERIMENT # the MLflow experiment (a sweep logs all its runs under one)
            ) -> str|None:
-    "Log a run folder to MLflow; returns the MLflow run id, or None after one warning line on stderr. Never raises."
+    ("Log a run folder to MLflow; returns the MLflow run id, or None after one warning line on stderr. Never "
+     "raises.")
     run = Path(run)
     uri = resolve_tracking_uri(uri, run.parent)
     try:
         with bounded_mlflow(uri): return _log(run, uri, experiment)
     except Exception as e:
         why = ' '.join(str(e).replace(urlparse(uri).password or '\0', '***').split())[:200] or 'no message'
-        print(f"warning: MLflow tracking to {public_uri(uri)} failed, this run is not logged there ({type(e).__name__}: {why})",
+        print(f"warning: MLflow tracking to {public_uri(uri)} failed, this run is not logged there "
+              f"({type(e).__name__}: {why})",
               file=sys.stderr)
         return None
