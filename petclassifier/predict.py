@@ -40,6 +40,7 @@ def _model_for(model, engine:str) -> tuple:
     if not pkl.is_file(): raise PetError(f"model {pkl} does not exist: pass a run folder or its export.pkl")
     return 'fastai', pkl
 
+# %% ../nbs/19_predict.ipynb #beb913ac
 def _check_images(images:list):
     "A `PetError` naming the images that are missing or not readable, before any model is loaded."
     from PIL import Image

@@ -490,6 +490,7 @@ def _run_item(r:dict) -> list:
     link = [('a', 'report', f"{r['run_dir']}/{RUN_FILES['report_html'].name}")] if r.get('run_dir') else []
     return [text, *link, *([r['error']] if r['error'] else [])]
 
+# %% ../nbs/14_sweep.ipynb #4bfde3ea
 def sweep_blocks(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list) -> list: # run records
