@@ -56,8 +56,8 @@ def classify(clf, # an `OnnxClassifier`
                               f"({rec['probability']:.0%}).")
 
 # %% ../nbs/16_app.ipynb #5758d6e8
+# a bundle's files
 APP_FILES = dict(app='app.py', requirements='requirements.txt', readme='README.md', examples='examples',
-                 # a bundle's files
                  card=RUN_FILES['model_card'].name, metrics=RUN_FILES['metrics'].name, **INFERENCE_FILES)
 
 def app_examples(folder, # the folder of the export

@@ -39,7 +39,7 @@ def _runs_dir(p, what:str):
 
 def _trust(p): p.add_argument('--trust', action='store_true',
                               help='load an export.pkl that your runs did not sign '
-                                                                   '(loading a pickle runs its code)')
+                                   '(loading a pickle runs its code)')
 def _json(p, what:str): p.add_argument('--json', action='store_true', help=what)
 
 # %% ../nbs/07_cli.ipynb #bbe39cb5
@@ -56,7 +56,7 @@ def _args_run(sub):
                    help='continue a failed or interrupted run from the notebook that stopped')
     r.add_argument('--reuse', metavar='RUN',
                    help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
-                                                  "unchanged; execute from the first that differs")
+                        "unchanged; execute from the first that differs")
     r.add_argument('--device', choices=DEVICES,
                    help="where to train (default auto; a resumed run keeps the run's)")
     r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')

@@ -56,8 +56,8 @@ def notebook_title(path # a notebook file
     return Path(path).stem
 
 # %% ../nbs/12_docs.ipynb #1606a58e
-API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'app', 'run',
-               'report', 'docs', 'cli']
+API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'predict',
+               'app', 'params', 'run', 'report', 'docs', 'cli']
 
 def _cell(s) -> str: return str(s).replace('|', '\\|').replace('\n', ' ')
 

@@ -5,6 +5,7 @@
 # %% ../nbs/06_report.ipynb #d100b31c
 from __future__ import annotations
 import base64, html, json, math
+from urllib.parse import quote
 from pathlib import Path
 import pandas as pd
 import matplotlib
@@ -93,8 +94,8 @@ def _exports(onnx:dict # the run's inference.json ({} without one)
 # %% ../nbs/06_report.ipynb #351d5b8a
 def _card_data(r:dict, heading:str) -> list:
     "The card's data and model sections."
-    d, mod, run_params = r['data'], r['model'], r['params'].get('parameters', {})
-    dp = {**run_params, **d.get('params', {})}
+    d, mod, parameters = r['data'], r['model'], r['params'].get('parameters', {})
+    dp = {**parameters, **d.get('params', {})}
     errors, n = validation_counts(r)
     blocks = [(heading, 'Data'), ('table', _kv(
         folder=d.get('path'), images=d.get('n_images'), breeds=d.get('n_breeds'),
@@ -105,8 +106,8 @@ def _card_data(r:dict, heading:str) -> list:
         validation_images=n, fingerprint=d.get('fingerprint') or 'not recorded'))]
     if mod.get('vocab'): blocks.append(('p', f"Breeds ({len(mod['vocab'])}): " + ', '.join(mod['vocab'])))
     blocks += [(heading, 'Model'), ('table', _kv(
-        architecture=mod.get('arch', run_params.get('arch')),
-        pretrained=mod.get('pretrained', run_params.get('pretrained')),
+        architecture=mod.get('arch', parameters.get('arch')),
+        pretrained=mod.get('pretrained', parameters.get('pretrained')),
         starting_weights=mod.get('weights') or 'not recorded in model.json',
         input_normalisation=mod.get('norm'), exported_model=_exports(r.get('onnx') or {})))]
     return blocks
@@ -114,27 +115,27 @@ def _card_data(r:dict, heading:str) -> list:
 # %% ../nbs/06_report.ipynb #d25dfe22
 def _card_training(r:dict, heading:str) -> list:
     "The card's training section: both stages, the learning rates, the images and the pipeline."
-    m, lr, run_params, env = r['metrics'], r['lr'], r['params'].get('parameters', {}), r['env']
-    setting = lambda k: m.get(k, run_params.get(k))
-    fast = run_params.get('fast_data', r['data'].get('params', {}).get('fast_data'))
+    m, lr, parameters, env = r['metrics'], r['lr'], r['params'].get('parameters', {}), r['env']
+    setting = lambda k: m.get(k, parameters.get(k))
+    fast = parameters.get('fast_data', r['data'].get('params', {}).get('fast_data'))
     return [(heading, 'Training'), ('table', _kv(
-        stage_1_head=(f"{run_params['probe_epochs']} epoch(s) on the frozen body's features (a probe), then "
-                      if run_params.get('probe_epochs') else '')
+        stage_1_head=(f"{parameters['probe_epochs']} epoch(s) on the frozen body's features (a probe), then "
+                      if parameters.get('probe_epochs') else '')
                      + f"{setting('epochs_head')} epoch(s), body frozen, one-cycle, peak learning rate "
                        f"{_fmt(m.get('lr_head'))}"
-                     + (", a linear head" if run_params.get('linear_head') else ''),
+                     + (", a linear head" if parameters.get('linear_head') else ''),
         stage_2_whole_network=f"{setting('epochs_finetune')} epoch(s), unfrozen, learning rates "
                               f"{_fmt(lr.get('lr_lo', m.get('lr_lo')))} (first layers) to "
                               f"{_fmt(lr.get('lr_hi', m.get('lr_hi')))} (head)",
         learning_rate_rule=lr.get('rule'),
-        images=f"presized to {run_params.get('item_size')} px, trained at {run_params.get('size')} px, "
-               f"batches of {run_params.get('bs')}",
-        augmentation=(f"random crops (min_scale {run_params.get('min_scale')}), flips, rotation, zoom, warp, "
+        images=f"presized to {parameters.get('item_size')} px, trained at {parameters.get('size')} px, "
+               f"batches of {parameters.get('bs')}",
+        augmentation=(f"random crops (min_scale {parameters.get('min_scale')}), flips, rotation, zoom, warp, "
                       f"lighting: "
                       + ("10_fast_data's pipeline, sampled once per image" if fast
                          else "fastai's aug_transforms on batches")),
-        label_smoothing=run_params.get('label_smoothing'), seed=run_params.get('train_seed'),
-        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if run_params.get('freeze_bn')
+        label_smoothing=parameters.get('label_smoothing'), seed=parameters.get('train_seed'),
+        batch_norm="the body's statistics kept from ImageNet (freeze_bn)" if parameters.get('freeze_bn')
                    else "fastai's: trained with the head",
         precision=r['model'].get('precision') or 'fp32', device=env.get('device')))]
 
@@ -297,18 +298,23 @@ def md_table(df:pd.DataFrame) -> str:
 # %% ../nbs/06_report.ipynb #aa6aee28
 def _parts(item) -> list:
     "An item of a 'ul' block as a list of parts: text (`**bold**` kept), or `('a', label, href)` for a link."
-    return [item] if isinstance(item, str) else list(item)
+    parts = [item] if isinstance(item, (str, tuple)) else list(item)
+    for p in parts:
+        if not (isinstance(p, str) or (isinstance(p, tuple) and len(p) == 3 and p[0] == 'a')):
+            raise ValueError(f"a part of a list item is text or ('a', label, href), not {p!r}")
+    return parts
+
+def _href(address:str) -> str: return quote(address, safe='/:#?&=')  # a space in a path stays a link
 
 def render_markdown(blocks:list) -> str:
     "Render report blocks as Markdown (figures as relative links), every text escaped with `md_escape`."
+    part = lambda p: md_inline(p) if isinstance(p, str) else f"[{md_escape(p[1])}]({_href(p[2])})"
     out = []
     for kind, c in blocks:
         if kind in ('h1', 'h2', 'h3'): out.append('#' * int(kind[1]) + ' ' + md_escape(c))
         elif kind == 'p': out.append(md_inline(c))
         elif kind == 'alert': out.append(f"> **{md_escape(c)}**")
-        elif kind == 'ul': out.append('\n'.join('- ' + ' '.join(md_inline(p) if isinstance(p, str)
-                                                                else f"[{md_escape(p[1])}]({p[2]})"
-                                                                for p in _parts(x)) for x in c))
+        elif kind == 'ul': out.append('\n'.join('- ' + ' '.join(map(part, _parts(x))) for x in c))
         elif kind == 'table': out.append(md_table(c) if len(c) else '(none)')
         elif kind == 'img': out.append(f"![{md_escape(c.stem)}]({c.name})")
     return '\n\n'.join(out) + '\n'
@@ -320,23 +326,23 @@ def _img_tag(p:Path) -> str:
 
 # %% ../nbs/06_report.ipynb #50be0b3d
 def render_html(blocks:list, title:str='petclassifier run') -> str:
-    "Render report blocks as one self-contained HTML page (figures embedded)."
+    ("Render report blocks as one self-contained HTML page (figures embedded, numbers as the Markdown shows "
+     "them).")
     md_bold = lambda s: html.escape(s).replace('**', '\x00').split('\x00')
     def inline(s):
         parts = md_bold(s)
         return ''.join(f'<b>{p}</b>' if i % 2 else p for i, p in enumerate(parts))
-    link = lambda label, href: f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+    link = lambda label, href: f'<a href="{html.escape(_href(href))}">{html.escape(label)}</a>'
+    li = (lambda x: '<li>' + ' '.join(inline(p) if isinstance(p, str) else link(*p[1:]) for p in _parts(x))
+                    + '</li>')
+    table = lambda df: df.astype(object).map(_fmt).to_html(index=False, border=0, escape=True)
     body = []
     for kind, c in blocks:
         if kind in ('h1', 'h2', 'h3'): body.append(f'<{kind}>{html.escape(c)}</{kind}>')
         elif kind == 'p': body.append(f'<p>{inline(c)}</p>')
         elif kind == 'alert': body.append(f'<div class="alert">{html.escape(c)}</div>')
-        elif kind == 'ul': body.append('<ul>' + ''.join('<li>' + ' '.join(inline(p) if isinstance(p, str)
-                                                                          else link(*p[1:])
-                                                                            for p in _parts(x)) + '</li>'
-                                                        for x in c) + '</ul>')
-        elif kind == 'table': body.append(c.to_html(index=False, border=0, escape=True) if len(c)
-                                          else '<p>(none)</p>')
+        elif kind == 'ul': body.append('<ul>' + ''.join(map(li, c)) + '</ul>')
+        elif kind == 'table': body.append(table(c) if len(c) else '<p>(none)</p>')
         elif kind == 'img': body.append(_img_tag(c))
     return (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<style>{page_css()}</style></head><body>\n' + '\n'.join(body) + '\n</body></html>\n')

@@ -283,11 +283,11 @@ def copy_reused(old, # the earlier run folder
                ) -> dict:
     "Copy notebooks `SERIES[:start]` of `old` into `new`: files, metrics and status; returns the new status."
     old, new = Path(old), Path(new)
-    ost, run_status = read_status(old), read_status(new)
+    old_status, run_status = read_status(old), read_status(new)
     om, metrics, seconds = read_record(artefact(old, 'metrics')), {}, {}
-    files = expected_files(ost, start - 1) if start else {}
+    files = expected_files(old_status, start - 1) if start else {}
     for nb in SERIES[:start]:
-        t0, rec = time.time(), ost['notebooks'][nb]
+        t0, rec = time.time(), old_status['notebooks'][nb]
         copied = {rel: copy_output(old, new, rel, size, sha) for rel, (size, sha, n) in files.items()
                                                                       if n == nb}
         # a file a later reused notebook appended to keeps this notebook's record: the copy begins with the

@@ -130,7 +130,7 @@ def run_command(rec:dict, # a run record of `plan_sweep`
         return ['-m', 'petclassifier', 'run', '--resume', str(prev), *sets]
     rec['run_dir'] = f"{SWEEP_FILES['runs']}/{run_stem(profile)}-{rec['id']}"  # relative to the sweep folder
     sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items()
-                     for a in ('--set', f"{k}={v!r}")]
+            for a in ('--set', f"{k}={v!r}")]
     return ['-m', 'petclassifier', 'run', '--profile', profile, '--run-dir', str(Path(sweep)/rec['run_dir']),
             *sets]
 
@@ -555,8 +555,8 @@ def plan_resume(definition:dict, # `sweep.json`
                 nb_params:dict|None=None): # `notebook_params()`, computed when None
     "The records to rerun, corrections validated and attached; raises `PetError` when there is nothing to do."
     corrections = dict(corrections or {})
-    fixed = sorted(set(corrections) & {*definition['grid'], SEED})
-    if fixed: raise PetError(f"{', '.join(fixed)} is varied by the sweep and cannot be corrected: start a "
+    varied = sorted(set(corrections) & {*definition['grid'], SEED})
+    if varied: raise PetError(f"{', '.join(varied)} is varied by the sweep and cannot be corrected: start a "
                              f"new sweep instead")
     todo = [r for r in runs if r['status'] != 'succeeded']
     if not todo: raise PetError("every run of this sweep succeeded: nothing to resume (start a new sweep "
