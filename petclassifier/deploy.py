@@ -130,8 +130,7 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
                 files:list, # validation images for the parity check
                 tol:float=1e-3, # largest difference of a probability that passes
                 **record): # what else inference.json keeps (the run it came from)
-    ("Write `model.onnx` and `inference.json` into `dest` after checking them against `learn`; returns the "
-     "record.")
+    "Write `model.onnx` and `inference.json` into `dest`, checked against `learn`; returns the record."
     import torch, warnings, onnx, onnxruntime
     from petclassifier.data import species_of
     dest, (item_size, size) = Path(dest), learner_sizes(learn)
@@ -139,8 +138,7 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
     graph = inference_graph(learn, item_size, size)
     def write(tmp):
         with warnings.catch_warnings():
-            # the exporter's notes on its own deprecation, not the user's business
-            warnings.simplefilter('ignore')
+            warnings.simplefilter('ignore')  # the exporter's notes on its own deprecation
             torch.onnx.export(graph, torch.zeros(2, item_size, item_size, 3, dtype=torch.uint8), str(tmp),
                               dynamo=False, opset_version=ONNX_OPSET,
                               input_names=['image'], output_names=['probabilities'],
@@ -156,13 +154,12 @@ def export_onnx(learn, # a trained fastai learner, built with `pet_datablock`
     mean, std = _normalize_stats(learn)
     labels = [str(v) for v in learn.dls.vocab]
     meta = dict(labels=labels, species=[species_of(b) for b in labels], input='image', output='probabilities',
-                item_size=item_size, size=size,
+                item_size=item_size, size=size, seconds=round(time.time() - t0, 1),
                 load=f"RGB; the largest centred square, resized to {item_size} x {item_size} with Pillow's "
                      f"bilinear filter; the bytes as (batch, height, width, 3) uint8",
                 in_graph=f"bytes to floats / 255, fastai's validation resampling to {size} px as a matrix, "
                          f"Normalize(mean, std), softmax",
                 mean=mean, std=std, opset=ONNX_OPSET, parity=dict(check, tol=tol),
-                seconds=round(time.time() - t0, 1),
                 versions=dict(torch=torch.__version__, onnx=onnx.__version__,
                               onnxruntime=onnxruntime.__version__),
                 examples=[str(Path(f).resolve()) for f in example_files(files)], **record)
