@@ -143,8 +143,7 @@ def _examples(files, n:int=10) -> str:
 NOT_IN_BREEDS = '<>"'  # characters refused in a breed name: breeds are shown in reports and web pages
 
 def _image_problems(files, kinds, min_per_breed:int) -> list:
-    ("The problems of an image folder, in words: mis-named files, unreadable ones, rare breeds, a single "
-     "breed.")
+    "The problems of an image folder, in words: mis-named or unreadable files, rare breeds, a single breed."
     bad_names = [f for f in files if breed_of(f.name) is None]
     markup = [f for f in files if set(breed_of(f.name) or '') & set(NOT_IN_BREEDS)]
     unreadable = [f for f, k in zip(files, kinds) if k == 'unreadable']
@@ -214,8 +213,7 @@ def default_workers() -> int:
 def usable_bs(bs:int, # the batch size asked for
               n_images:int, # images in the folder
               valid_pct:float=0.2): # share held out for validation
-    ("`bs`, or the number of training images when there are fewer (with a warning): an epoch needs one full "
-     "batch.")
+    "`bs`, or the number of training images when fewer (with a warning): an epoch needs one full batch."
     check_value('bs', bs)
     n_train = round(n_images * (1 - valid_pct))
     if bs <= n_train: return bs
@@ -299,8 +297,7 @@ def plot_breeds(table:pd.DataFrame # output of `breed_table`
 # %% ../nbs/00_data.ipynb #670d22ae
 def save_breeds(run_dir, # the run folder
                 table:pd.DataFrame): # output of `breed_table`
-    ("Write `table` to the run folder's `breeds.csv` and its chart (`plot_breeds`) to `breeds.png`; returns "
-     "the figure.")
+    "Write `table` to the run's `breeds.csv`, its chart (`plot_breeds`) to `breeds.png`; returns the figure."
     atomic_write(artefact(run_dir, 'breeds_csv'), lambda tmp: table.to_csv(tmp, index=False))
     fig = plot_breeds(table)
     save_figure(fig, artefact(run_dir, 'breeds_png'))

@@ -29,8 +29,7 @@ def _plot_stage(ax, tl, h, offset:int, first:bool):
 # %% ../nbs/03_discriminative_finetune.ipynb #c2eb88f4
 def plot_training_loss(run_dir # run folder with losses.csv and history.csv
                       ):
-    ("Training loss per batch and validation loss per epoch across all stages, stages separated; returns the "
-     "figure.")
+    "Training loss per batch and validation loss per epoch over all stages, apart; returns the figure."
     losses = pd.read_csv(artefact(run_dir, 'losses', must_exist=True))
     hist = pd.read_csv(artefact(run_dir, 'history', must_exist=True))
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -47,8 +46,7 @@ def plot_training_loss(run_dir # run folder with losses.csv and history.csv
 # %% ../nbs/03_discriminative_finetune.ipynb #02fff9f8
 def export_learner(learn # the trained learner
                   ) -> Path:
-    ("`learn.export()` into the run folder's `export.pkl`, signed (`sign_model`), without the training "
-     "loggers; returns the path.")
+    "`learn.export()` into the run's `export.pkl`, signed, without the run's loggers; returns its path."
     logger = learn.cbs.filter(risinstance((RunLogger, ProgressLog)))
     learn.remove_cbs(logger)
     try: p = atomic_write(artefact(learn.path, 'export'), learn.export)
@@ -59,8 +57,7 @@ def export_learner(learn # the trained learner
 # %% ../nbs/03_discriminative_finetune.ipynb #3915a5ef
 def record_final(learn, # the fine-tuned learner, saved as the run folder's perfecto.pth
                  **metrics): # the stage's settings worth recording (epochs_finetune, lr_lo, lr_hi)
-    ("`record_stage(learn, 'final', ...)` with the best epoch's error too, then `export_learner` and "
-     "`export_onnx`; returns the path of export.pkl.")
+    "`record_stage` 'final' with the best epoch's error, then both exports; returns the path of export.pkl."
     # the tutorial's published 5.8 % is such a best epoch
     if errors := epoch_errors(learn): metrics['best_finetune_error_rate'] = min(errors)
     record_stage(learn, 'final', **metrics)

@@ -34,8 +34,7 @@ def per_breed_errors(cm:np.ndarray, # confusion matrix: rows actual, columns pre
 
 # %% ../nbs/04_interpret.ipynb #ad484c1a
 def species_error(cm:np.ndarray, vocab) -> float:
-    ("Share of validation images whose predicted breed is of the other species (a cat called a dog or the "
-     "reverse).")
+    "Share of validation images whose predicted breed is of the other species (a cat called a dog, or back)."
     sp = np.array([species_of(b) for b in vocab])
     return float(cm[sp[:, None] != sp[None, :]].sum() / cm.sum())
 
@@ -43,8 +42,7 @@ def species_error(cm:np.ndarray, vocab) -> float:
 def record_interpretation(run_dir, # the run folder
                           interp, # the `ClassificationInterpretation` of the final model
                           per_breed:pd.DataFrame): # `per_breed_errors` of its confusion matrix
-    ("Write `per_breed` to the run folder's per_breed.csv, and the counts and error rates of `interp` to "
-     "metrics.json; returns the metrics.")
+    "Write `per_breed` to per_breed.csv, `interp`'s counts and errors to metrics.json; returns the metrics."
     cm = interp.confusion_matrix()
     atomic_write(artefact(run_dir, 'per_breed'), lambda tmp: per_breed.to_csv(tmp, index=False))
     return update_metrics(run_dir, valid_images=int(cm.sum()),

@@ -83,8 +83,7 @@ def _convert_lite0() -> dict:
 # %% ../nbs/01_fit_head.ipynb #7afa2e4c
 def lite0_weights(dest=None # folder for the converted file; None: `cache_dir('weights')`
                  ) -> Path:
-    ("Path of EfficientNet-Lite0 ImageNet weights with timm's `tf_efficientnet_lite0` keys, converting them "
-     "once.")
+    "Path of EfficientNet-Lite0's ImageNet weights under timm's `tf_efficientnet_lite0` names."
     out = Path(dest or cache_dir('weights'))/'tf_efficientnet_lite0.imagenet.pth'
     if not out.exists():
         sd = _convert_lite0()
@@ -93,8 +92,7 @@ def lite0_weights(dest=None # folder for the converted file; None: `cache_dir('w
 
 # %% ../nbs/01_fit_head.ipynb #8f86cc52
 def offline_weights(arch:str) -> dict:
-    ("Extra `vision_learner` arguments that load `arch`'s ImageNet weights from the disk (empty for "
-     "downloaded ones).")
+    "`vision_learner` arguments that load `arch`'s ImageNet weights from disk (none for downloaded ones)."
     return dict(pretrained_cfg_overlay=dict(file=str(lite0_weights()))) if arch in OFFLINE_ARCHS else {}
 
 # %% ../nbs/01_fit_head.ipynb #43914c57
@@ -118,8 +116,7 @@ def weights_source(arch:str, # architecture name, as given to `pet_learner`
 
 # %% ../nbs/01_fit_head.ipynb #99dfb491
 def param_counts(learn) -> tuple:
-    ("Parameters of `learn.model`: how many the optimiser updates (frozen ones excluded), and how many there "
-     "are.")
+    "Parameters of `learn.model`: how many the optimiser updates (frozen ones excluded), and how many in all."
     ps = list(learn.model.parameters())
     return sum(p.numel() for p in ps if p.requires_grad), sum(p.numel() for p in ps)
 
@@ -141,8 +138,7 @@ def resolve_precision(precision:str='auto', # 'auto', 'fp32', 'fp16' or 'bf16'
 # %% ../nbs/01_fit_head.ipynb #6d1517ef
 def apply_precision(learn, # a fastai Learner
                     precision:str): # 'fp32', 'fp16' or 'bf16', as given by `resolve_precision`
-    ("Switch fastai's mixed precision on for fp16 or bf16; records the choice as `learn.precision`; returns "
-     "`learn`.")
+    "Switch fastai's mixed precision on for fp16 or bf16, recorded as `learn.precision`; returns `learn`."
     if precision == 'fp16': learn.to_fp16()
     elif precision == 'bf16': learn.to_bf16()
     learn.precision = precision
@@ -160,8 +156,7 @@ def _drop_stage(path:Path, stage:str):
 
 # %% ../nbs/01_fit_head.ipynb #659bf0e9
 class RunLogger(Callback):
-    ("Append per-epoch metrics to history.csv and per-batch training losses to losses.csv in the learner's "
-     "path.")
+    "Append per-epoch metrics to history.csv and per-batch training losses to losses.csv in the run folder."
     order = Recorder.order + 1
     def __init__(self, stage:str='head'): self.stage = stage
     def before_fit(self):
@@ -175,8 +170,8 @@ class RunLogger(Callback):
         self.batch_losses = []
     def before_epoch(self): self.t0 = time.time()
     def after_batch(self):
-        if self.active and self.training: self.batch_losses.append(
-            float(self.learn.recorder.smooth_loss.value))
+        if self.active and self.training:
+            self.batch_losses.append(float(self.learn.recorder.smooth_loss.value))
     def after_epoch(self):
         if not self.active: return
         train_loss, valid_loss, *ms = self.learn.recorder.values[-1] + [None]
@@ -217,8 +212,7 @@ class ProgressLog(Callback):
 
 # %% ../nbs/01_fit_head.ipynb #6cb739d1
 class FrozenBNStats(Callback):
-    ("Keep the batch-norm layers of the body (`learn.model[0]`) in eval mode while training: their "
-     "statistics stay ImageNet's.")
+    "Keep the body's batch-norm layers in eval mode while training: their statistics stay ImageNet's."
     order = TrainEvalCallback.order + 1  # right after fastai switches the model to training mode
     def before_train(self):
         for m in self.learn.model[0].modules():
@@ -243,8 +237,7 @@ def linear_probe_head(head:nn.Sequential # the head fastai made (its last layer 
 def body_features(learn, # a learner made by `pet_learner`
                   dl, # batches of images and labels
                   mirror:bool=False): # also each image mirrored left to right
-    ("The body's features of every image of `dl`, pooled as the head pools them (eval mode, no gradient), "
-     "and the labels.")
+    "The body's features of each image of `dl`, pooled as the head pools them (eval, no gradient); labels."
     body, pool = learn.model[0], learn.model[1][:2]  # a head starts with its pooling and a Flatten
     learn.model.eval()
     xs, ys = [], []
@@ -260,8 +253,7 @@ def fit_head_on_features(learn, # a learner made by `pet_learner`, body frozen
                          lr:float=1e-2, # peak learning rate of the cycle
                          wd:float=0.01, # weight decay
                          bs:int=64): # batch size over the features
-    ("Fit the head of `learn` (after its pooling) on the frozen body's features, computed once; returns the "
-     "features' `Learner`.")
+    "Fit `learn`'s head (past its pooling) on the frozen body's features, made once; returns their `Learner`."
     # the training images through the validation transforms
     train = learn.dls.test_dl(learn.dls.train_ds.items, with_labels=True)
     (xt, yt), (xv, yv) = body_features(learn, train, mirror=True), body_features(learn, learn.dls.valid)
@@ -283,8 +275,7 @@ def epoch_errors(learn) -> list:
     return [float(v[2]) for v in values if len(v) > 2]  # `validate` adds []
 
 def last_error_rate(learn) -> float:
-    ("The validation error rate of the last epoch `learn` trained, or of a fresh validation when it trained "
-     "none.")
+    "The validation error of the last epoch `learn` trained, or of a fresh validation when it trained none."
     if errors := epoch_errors(learn): return errors[-1]
     # not `validate`: the training logs would take it for an epoch
     with learn.no_bar(): preds, targs = learn.get_preds()
@@ -302,8 +293,7 @@ STAGE_ERROR = dict(stage1='head_error_rate', final='final_error_rate')  # the me
 def record_stage(learn, # a learner made by `pet_learner`, just trained
                  key:str='stage1', # artefact key of its weights: 'stage1' or 'final'
                  **metrics): # the stage's settings worth recording (epochs, learning rates)
-    ("Write `model.json` (how to rebuild the learner around the weights `key`) and the stage's metrics, its "
-     "error included.")
+    "Write `model.json` (how to rebuild the learner around weights `key`) and the stage's metrics and error."
     write_json(artefact(learn.path, 'model'), dict(arch=learn.arch_name, pretrained=learn.pretrained,
                label_smoothing=learn.label_smoothing, precision=getattr(learn, 'precision', 'fp32'),
                linear_head=getattr(learn, 'linear_head', False), freeze_bn=getattr(learn, 'freeze_bn', False),
@@ -315,8 +305,7 @@ def record_stage(learn, # a learner made by `pet_learner`, just trained
 def save_stage(learn, # a learner made by `pet_learner`, just trained
                key:str='stage1', # artefact key: 'stage1' or 'final'
                **metrics): # passed to `record_stage`
-    ("`learn.save` into the run folder's artefact `key` (weights only, written atomically), then "
-     "`record_stage`; returns the path.")
+    "`learn.save` into the run's artefact `key` (weights, atomically), then `record_stage`; returns the path."
     p = atomic_write(artefact(learn.path, key), lambda tmp: learn.save(tmp.stem, with_opt=False))
     record_stage(learn, key, **metrics)
     return p

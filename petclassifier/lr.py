@@ -17,8 +17,7 @@ __all__ = ['SUGGESTIONS', 'FALLBACK_LR_HI', 'suggestion_funcs', 'lr_range', 'ran
 SUGGESTIONS = (valley, slide, minimum, steep)
 
 def _robust(f, learn):
-    ("fastai's suggestion function `f`, on the whole curve when the trimmed one is too short; (nan, (nan, "
-     "nan)) when it finds nothing.")
+    "fastai's suggestion `f`, on the whole curve when the trimmed one is short; (nan, (nan, nan)) if none."
     def suggest(lrs, losses, num_it):
         if len(lrs) < 5: lrs, losses = (tensor(learn.recorder.lrs).float(),
                                         tensor([float(l) for l in learn.recorder.losses]))
@@ -36,8 +35,7 @@ def suggestion_funcs(learn # the learner `lr_find` runs on
 
 # %% ../nbs/02_lr_find.ipynb #03fd1923
 def _as_dict(suggestions) -> dict:
-    ("Suggestions (fastai's `SuggestedLRs`, a dict, or `check_curve`'s dict) as a dict: floats, None where "
-     "there is no suggestion.")
+    "Suggestions (`SuggestedLRs`, a dict, or `check_curve`'s dict) as a dict of floats, None where none."
     d = suggestions._asdict() if hasattr(suggestions, '_asdict') else dict(suggestions)
     num = lambda v: float(v) if v is not None and math.isfinite(float(v)) else None
     return {k: num(v) if k in {f.__name__ for f in SUGGESTIONS} else v for k, v in d.items()}
@@ -77,8 +75,7 @@ def save_lr(run_dir, # the run folder
             suggestions, # the finder's suggestions
             lr_lo:float, lr_hi:float, # the chosen range
             **info): # anything else worth recording (num_it, lr_spread, rule, ...)
-    ("Write `lr.json` into `run_dir` (a fallback of `check_curve` is also a `run_warning`); returns the "
-     "record.")
+    "Write `lr.json` into `run_dir` (a `check_curve` fallback is also a `run_warning`); returns the record."
     rec = dict(_as_dict(suggestions), lr_lo=lr_lo, lr_hi=lr_hi, **info)
     write_json(artefact(run_dir, 'lr_json'), rec)
     if rec.get('fallback'): run_warning(run_dir, f"learning-rate finder not used: {rec['fallback']}")
@@ -114,8 +111,7 @@ def check_curve(suggestions, # the finder's suggestions
                 lrs:list, # the learning rates it tried (`learn.recorder.lrs`)
                 num_it:int, # the steps it was asked for
                 lr_hi:float|None=None): # the lr_hi parameter; None: the valley decides, so a bad curve needs the fallback
-    ("The suggestions as a dict with `curve_points`, `curve_problem` and `fallback` (None, or why the valley "
-     "is not used).")
+    "The suggestions as a dict with `curve_points`, `curve_problem` and `fallback` (None, or why no valley)."
     s = _as_dict(suggestions)
     problem = curve_problem(lrs, num_it, s.get('valley') or s.get('minimum'))
     fallback = (f"lr_hi = {FALLBACK_LR_HI:g} (the tutorial's) instead of the finder's valley: {problem}"
@@ -129,8 +125,7 @@ def pick_lr_range(run_dir, # the run folder
                   num_it:int, # the steps the finder was asked for
                   lr_lo:float|None=None, lr_hi:float|None=None, # the parameters of the same names (None: from the curve)
                   spread:float=10): # the lr_spread parameter
-    ("`check_curve`, `lr_range` and `save_lr` in a row, with the chosen range printed; returns `(lr_lo, "
-     "lr_hi)`.")
+    "`check_curve`, `lr_range` and `save_lr` in a row, the chosen range printed; returns `(lr_lo, lr_hi)`."
     checked = check_curve(suggestions, learn.recorder.lrs, num_it, lr_hi)
     lo, hi = lr_range(checked, lr_lo, lr_hi, spread=spread)
     rule = range_rule(lr_lo, lr_hi, spread)
