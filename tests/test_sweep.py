@@ -30,10 +30,14 @@ def _free_port():
 @pytest.fixture
 def cluster(ray_tmp):
     "`(address, environment)` of a 2-CPU cluster; token authentication with a token of its own (not ~/.ray's)."
-    port, auth = _free_port(), dict(RAY_AUTH_MODE='token', RAY_AUTH_TOKEN=secrets.token_hex(32))
-    r = subprocess.run([str(RAY), 'start', '--head', '--node-ip-address', '127.0.0.1', '--port', str(port), '--num-cpus', '2',
-                        '--include-dashboard', 'false', '--temp-dir', ray_tmp, '--disable-usage-stats'],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, **auth, 'RAY_USAGE_STATS_ENABLED': '0'})
+    auth = dict(RAY_AUTH_MODE='token', RAY_AUTH_TOKEN=secrets.token_hex(32))
+    for attempt in range(3):  # on a loaded machine Ray's head may time out while starting: stop what it left, try again
+        port = _free_port()
+        r = subprocess.run([str(RAY), 'start', '--head', '--node-ip-address', '127.0.0.1', '--port', str(port),
+                            '--num-cpus', '2', '--include-dashboard', 'false', '--temp-dir', ray_tmp, '--disable-usage-stats'],
+                           capture_output=True, text=True, timeout=300, env={**os.environ, **auth, 'RAY_USAGE_STATS_ENABLED': '0'})
+        if r.returncode == 0 or 'timed out during startup' not in r.stdout + r.stderr: break
+        ray_leftovers(ray_tmp, kill=True)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
     return f'127.0.0.1:{port}', auth
 
