@@ -14,16 +14,17 @@ from .run import (is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PA
 from contextlib import contextmanager
 
 # %% auto #0
-__all__ = ['SWEEP_FILES', 'SEED', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
-           'parallelism', 'run_command', 'last_words', 'run_task', 'finish_record', 'save_status', 'load_sweep',
-           'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line', 'schedule', 'ray_session',
-           'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_blocks', 'sweep_report', 'start_sweep', 'plan_resume',
-           'resume_sweep']
+__all__ = ['SWEEP_FILES', 'SEED', 'RESUMABLE', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
+           'parallelism', 'run_command', 'last_words', 'placement_file', 'placement', 'run_task', 'finish_record',
+           'save_status', 'load_sweep', 'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line',
+           'schedule', 'ray_session', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_blocks', 'sweep_report',
+           'start_sweep', 'plan_resume', 'resume_sweep']
 
 # %% ../nbs/14_sweep.ipynb #5492e3d5
 SWEEP_FILES = dict(definition='sweep.json', status='sweep-status.json', runs='runs', logs='logs',
                    report_md='sweep.md', report_html='sweep.html', plot='sweep.png', lock='sweep.lock')
 SEED = 'train_seed'  # the notebooks' parameter that --seeds sets
+RESUMABLE = ('failed', 'interrupted', 'running')  # run folders a rerun continues
 
 def sweep_file(sweep, # the sweep folder
                key:str): # a key of `SWEEP_FILES`
@@ -123,10 +124,11 @@ def run_command(rec:dict, # a run record of `plan_sweep`
                 profile:str, # the sweep's profile
                 sweep): # the sweep folder (absolute)
     """The arguments after `python` for `rec`: `--resume` of its run folder when that can continue, else a new run in a
-    folder named now (into `rec['run_dir']`)."""
+    folder named now (into `rec['run_dir']`). A folder still saying 'running' lost its runner with its node:
+    the runner's lock refuses to resume one whose runner lives."""
     sets = [a for k, v in rec.get('corrections', {}).items() for a in ('--set', f"{k}={v!r}")]
     prev = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
-    if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in ('failed', 'interrupted'):
+    if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in RESUMABLE:
         return ['-m', 'petclassifier', 'run', '--resume', str(prev), *sets]
     rec['run_dir'] = f"{SWEEP_FILES['runs']}/{run_stem(profile)}-{rec['id']}"  # relative to the sweep folder
     sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items()
@@ -144,6 +146,24 @@ def last_words(log # a run's log file
     lines = [l.strip() for l in text.split(f'\n{ATTEMPT}')[-1].splitlines() if l.strip()]
     return lines[-1] if lines and not lines[-1].startswith(ATTEMPT) else None
 
+# %% ../nbs/14_sweep.ipynb #d8a13450
+def placement_file(log # a run's log file
+                  ) -> Path:
+    "Where the task running a run notes its node and host: `logs/<id>.node.json`, beside `logs/<id>.log`."
+    return Path(log).with_name(f"{Path(log).stem}.node.json")
+
+def _node_id() -> str|None:
+    "Ray's id of the node this process runs on; None outside a Ray worker."
+    ray = sys.modules.get('ray')
+    try: return ray.get_runtime_context().get_node_id() if ray and ray.is_initialized() else None
+    except Exception: return None
+
+def placement(log # a run's log file
+             ) -> dict:
+    "`dict(node=..., host=...)` of the task that ran (or runs) the run of `log`; empty when none started."
+    p = placement_file(log)
+    return {k: v for k, v in read_json(p).items() if k in ('node', 'host')} if p.is_file() else {}
+
 # %% ../nbs/14_sweep.ipynb #03927e38
 def run_task(args:list, # arguments after `python`, from `run_command`
              log:str, # the run's log file
@@ -152,6 +172,8 @@ def run_task(args:list, # arguments after `python`, from `run_command`
     "Run `python ARGS` with output to `log`; returns `dict(returncode, seconds, host, interrupted)`."
     t0, interrupted = time.time(), False
     Path(log).parent.mkdir(parents=True, exist_ok=True)
+    write_json(placement_file(log), dict(node=_node_id(), host=socket.gethostname(), pid=os.getpid(),
+                                         started=now_utc()))  # read even when the node dies with the task
     with open(log, 'ab') as f:
         f.write(f"{ATTEMPT}{' '.join(args)}\n".encode()); f.flush()
         p = subprocess.Popen([sys.executable, *args], stdout=f, stderr=subprocess.STDOUT,
@@ -178,6 +200,7 @@ def finish_record(rec:dict, # the run's record
     run = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
     run_status = read_status(run) if run is not None and is_run_dir(run) else {}
     err = error_line(run_status['error']) if run_status.get('error') else None
+    rec.update(placement(log))  # where it ran: from the task's own note, also when it died there
     if result is None:
         rec['status'] = 'interrupted' if log.exists() else 'cancelled'
         rec['error'] = err or ('the sweep was interrupted' if log.exists() else 'cancelled before it started')
@@ -306,7 +329,9 @@ def submit(task, # `run_task` made remote (`ray.remote(...)`)
            sweep, # the sweep folder
            env:dict): # variables the run gets (`_passed_env`)
     "Start `rec`'s run as a task, its output in the run's log; returns the task's reference."
-    ref = task.remote(rec['command'], str(sweep_file(sweep, 'logs')/f"{rec['id']}.log"), env)
+    log = sweep_file(sweep, 'logs')/f"{rec['id']}.log"
+    placement_file(log).unlink(missing_ok=True)  # an earlier attempt's node is not this one's
+    ref = task.remote(rec['command'], str(log), env)
     rec['status'] = 'submitted'
     return ref
 
@@ -485,8 +510,10 @@ def plot_sweep(runs:list # run records
 def _run_item(r:dict) -> list:
     ("A run of the sweep as an item of a report list: id, configuration, seed, state, time, a link to its "
      "report, its error.")
+    where = ', '.join(w for w in (f"{r['seconds']:.0f} s" if r.get('seconds') else '',
+                                  f"node {r['node'][:8]}" if r.get('node') else '') if w)  # node: short
     text = (f"{r['id']} {config_label(r['config'])} seed {r['seed']}: **{r['status']}**"
-            + (f" ({r['seconds']:.0f} s)" if r.get('seconds') else ''))
+            + (f" ({where})" if where else ''))
     link = [('a', 'report', f"{r['run_dir']}/{RUN_FILES['report_html'].name}")] if r.get('run_dir') else []
     return [text, *link, *([r['error']] if r['error'] else [])]
 
@@ -570,8 +597,9 @@ def plan_resume(definition:dict, # `sweep.json`
     for r in todo:
         both = {**r.get('corrections', {}), **corrections}  # an earlier resume's corrections, then this one's
         if r['status'] != 'pending':
-            r['attempts'].append({k: r.get(k) for k in ('status', 'run_dir', 'error', 'seconds', 'metrics')})
-        r.update(corrections=both, status='pending', error=None, metrics={})
+            keep = ('status', 'run_dir', 'error', 'seconds', 'metrics', 'node', 'host')
+            r['attempts'].append({k: r.get(k) for k in keep})
+        r.update(corrections=both, status='pending', error=None, metrics={}, node=None, host=None)
     return todo
 
 # %% ../nbs/14_sweep.ipynb #e1251479
