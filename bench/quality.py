@@ -46,7 +46,7 @@ METRICS = ('head_error_rate', 'final_error_rate', 'tta_error_rate')
 def _records(runs_dir:Path):
     "`(recipe name, seed, status, metrics, seconds)` of every run under `runs_dir`: the runs of each sweep, and plain run folders."
     from petclassifier.sweep import load_sweep
-    from petclassifier.run import is_run_dir
+    from petclassifier.records import is_run_dir
     for sweep in sorted(p for p in runs_dir.iterdir() if (p/'sweep.json').exists()):
         d, recs = load_sweep(sweep)
         for x in recs:

@@ -4,10 +4,13 @@
 
 # %% ../nbs/07_cli.ipynb #7555a876
 from __future__ import annotations
-import os, sys, json, atexit, argparse, traceback, warnings
+import os, sys, json, atexit, inspect, argparse, traceback, warnings
 from pathlib import Path
+from typing import Annotated, get_args, get_origin
+from fastcore.docments import docments
 from .core import *
 from .params import *
+from .records import *
 from .run import *
 # light: no torch, fastai or pandas
 from .compare import MAX_ERROR_INCREASE, MAX_SLOWDOWN, ALPHA, TEST, SWEEP_TEST
@@ -17,9 +20,9 @@ from .predict import *  # light: torch and fastai are imported when a pickle is 
 from .diff import RTOL  # light: nbdime and Pillow are imported when a page is made
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'SEEDS', 'COMMANDS', 'parser', 'cmd_run', 'cmd_history',
-           'cmd_compare', 'cmd_predict', 'cmd_app', 'cmd_export', 'cmd_docs', 'cmd_diff', 'cmd_sweep', 'main',
-           'console']
+__all__ = ['EXIT_OK', 'EXIT_FAILED', 'EXIT_USAGE', 'EXIT_INTERRUPTED', 'Run', 'Dir', 'Sets', 'Device', 'Engine', 'Tracker',
+           'SEEDS', 'HELP', 'COMMANDS', 'add_command', 'cmd_run', 'cmd_history', 'cmd_compare', 'cmd_predict',
+           'cmd_export', 'cmd_app', 'cmd_diff', 'cmd_docs', 'cmd_sweep', 'parser', 'main', 'console']
 
 # %% ../nbs/07_cli.ipynb #c0d61349
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -32,157 +35,66 @@ def _parse_sets(items):
         out[k.strip()] = parse_value(v.strip())
     return out
 
-# %% ../nbs/07_cli.ipynb #6a4ce27f
-def _runs_dir(p, what:str):
-    "`--runs-dir`, default `RUNS_DIR`; `what` says what the folder is for."
-    p.add_argument('--runs-dir', default=RUNS_DIR, help=f"{what} (default ./{RUNS_DIR})")
-
-def _trust(p): p.add_argument('--trust', action='store_true',
-                              help='load an export.pkl that your runs did not sign '
-                                   '(loading a pickle runs its code)')
-def _json(p, what:str): p.add_argument('--json', action='store_true', help=what)
-
-# %% ../nbs/07_cli.ipynb #bbe39cb5
-def _args_run(sub):
-    r = sub.add_parser('run', help='execute notebooks 00-04 into a new run folder')
-    r.add_argument('--profile', default='smoke', help=f"one of {', '.join(PROFILES)} (default smoke)")
-    r.add_argument('--data', help='folder of Oxford-IIIT Pet images (same as --set data_path=DIR)')
-    r.add_argument('--set', action='append', metavar='NAME=VALUE',
-                   help='override a notebook parameter (repeatable)')
-    _runs_dir(r, 'folder for run folders')
-    r.add_argument('--run-dir', metavar='DIR',
-                   help='make the run in DIR, a new folder, instead of a new folder in --runs-dir')
-    r.add_argument('--resume', metavar='RUN',
-                   help='continue a failed or interrupted run from the notebook that stopped')
-    r.add_argument('--reuse', metavar='RUN',
-                   help="copy the notebooks of an earlier run (a folder, or latest) whose inputs are "
-                        "unchanged; execute from the first that differs")
-    r.add_argument('--device', choices=DEVICES,
-                   help="where to train (default auto; a resumed run keeps the run's)")
-    r.add_argument('--require-gpu', action='store_true', help='fail unless a CUDA GPU is available (nightly)')
-    r.add_argument('--cell-timeout', type=int, default=CELL_TIMEOUT,
-                   help=f'seconds one cell may run (default {CELL_TIMEOUT})')
-    r.add_argument('--quiet', action='store_true', help='no progress lines')
-    r.add_argument('--kernel', default=KERNEL, help=f'Jupyter kernel for the notebooks (default {KERNEL})')
-    r.add_argument('--with-tests', action='store_true',
-                   help="also execute each notebook's test cells (as nbdev_test does)")
-    r.add_argument('--track', choices=TRACKERS, help=f"log the run to MLflow when it ends (needs "
-                                                    f"{INSTALL_HINT}; also on when ${TRACKING_ENV} is set)")
-    r.add_argument('--tracking-uri', metavar='URI', help=f"where --track logs (default ${TRACKING_ENV}, else "
-                                                         f"sqlite:///RUNS_DIR/{STORE_DIR}/mlflow.db)")
-    r.add_argument('--experiment', metavar='NAME', default=DEFAULT_EXPERIMENT,
-                   help=f'MLflow experiment to log under (default {DEFAULT_EXPERIMENT})')
-
-# %% ../nbs/07_cli.ipynb #7c96ebd9
+# %% ../nbs/07_cli.ipynb #82873fc6
+Run, Dir = Annotated[str, 'RUN'], Annotated[str, 'DIR']  # a run folder; a folder
+Sets = Annotated[list[str], 'NAME=VALUE']  # notebook parameters, as --set gives them
+Device, Engine, Tracker = Annotated[str, DEVICES], Annotated[str, ENGINES], Annotated[str, TRACKERS]
 SEEDS = [0, 1, 2]  # the training seeds of a sweep when --seeds is not given
+# what help texts may name, e.g. {profiles}: each written where it is decided
+HELP = dict(profiles=', '.join(PROFILES), seeds=' '.join(map(str, SEEDS)), install_hint=INSTALL_HINT,
+            tracking_env=TRACKING_ENV, default_store=f"sqlite:///RUNS_DIR/{STORE_DIR}/mlflow.db",
+            trust='load an export.pkl that your runs did not sign (loading a pickle runs its code)',
+            regression=f"default: a rise is a regression when a {TEST} on the validation images gives p < "
+                       f"{ALPHA:g}, for sweeps a {SWEEP_TEST}; without their number, {MAX_ERROR_INCREASE:g}")
 
-def _args_sweep(sub):
-    s = sub.add_parser('sweep',
-                       help='runs over a grid of parameter values and seeds, on Ray, with one summary report')
-    s.add_argument('--profile', help=f"one of {', '.join(PROFILES)} (required unless --resume)")
-    s.add_argument('--data', help='folder of Oxford-IIIT Pet images, for every run')
-    s.add_argument('--seeds', type=int, nargs='+', metavar='SEED',
-                   help=f"training seeds (train_seed) of each configuration (default "
-                        f"{' '.join(map(str, SEEDS))})")
-    s.add_argument('--grid', nargs='+', action='extend', metavar='NAME=V1,V2',
-                   help='values to try for a notebook parameter (repeatable)')
-    s.add_argument('--set', nargs='+', action='extend', metavar='NAME=VALUE',
-                   help='a value for every run; with --resume: a correction for the reruns')
-    _runs_dir(s, 'where the sweep folder is made; absolute with --address')
-    s.add_argument('--address', help='Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance '
-                                     'for this sweep)')
-    s.add_argument('--cpus-per-run', type=float,
-                   help='CPUs each run asks Ray for (default: the cores shared among parallel runs)')
-    s.add_argument('--gpus-per-run', type=float,
-                   help='GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)')
-    s.add_argument('--max-parallel', type=int, help='runs at once (default: as many as the CPUs/GPUs allow)')
-    s.add_argument('--resume', metavar='SWEEP',
-                   help='rerun the runs of a sweep folder that failed, were interrupted or never ran')
+# %% ../nbs/07_cli.ipynb #a891493a
+def _kind(anno) -> tuple:
+    "`(type, metavar, choices)` of a parameter's annotation, `Annotated[type, 'METAVAR' or (choices, ...)]`."
+    if get_origin(anno) is not Annotated: return anno, None, None
+    kind, *extra = get_args(anno)
+    return (kind, next((e for e in extra if isinstance(e, str)), None),
+            next((e for e in extra if isinstance(e, tuple)), None))
 
-# %% ../nbs/07_cli.ipynb #7ab59b56
-def _args_history(sub):
-    h = sub.add_parser('history', help='table and trend plot of all runs')
-    _runs_dir(h, 'folder holding run folders')
-    h.add_argument('--png', help='where to write the trend plot (default RUNS_DIR/history.png)')
+def _help(text:str, default) -> str:
+    "A docment as an argument's help: `HELP`'s entries filled in, and the default named unless the text does."
+    text = text.format_map(HELP)
+    if default is None or default is False or default is inspect.Parameter.empty or 'default' in text:
+        return text
+    return f"{text} (default {default:g})" if isinstance(default, float) else f"{text} (default {default})"
 
-def _args_compare(sub):
-    c = sub.add_parser('compare', help='compare a run with a base run on the same data (or a sweep with a '
-                                       'base sweep); exit 1 on a regression')
-    c.add_argument('base', help='the reference run folder (or sweep folder)')
-    c.add_argument('new', help='the run folder (or sweep folder) to judge')
-    c.add_argument('--max-error-increase', type=float, metavar='X',
-                   help=f'largest accepted rise of an error rate (default: a rise '
-                   f'is a regression when a {TEST} on the validation images gives p < {ALPHA:g}, for sweeps '
-                   f'a {SWEEP_TEST}; without their number, {MAX_ERROR_INCREASE:g})')
-    c.add_argument('--max-slowdown', type=float, default=MAX_SLOWDOWN, metavar='R',
-                   help=f'largest accepted ratio of total seconds, new / base (default {MAX_SLOWDOWN:g})')
-    c.add_argument('--allow-different-data', action='store_true',
-                   help='compare runs that validated on different images anyway')
-    _json(c, 'print the comparison as JSON')
+# %% ../nbs/07_cli.ipynb #d57416ba
+def _argument(p, # the command's parser
+              name:str, # the parameter's name
+              par:inspect.Parameter, # the parameter (annotation and default evaluated)
+              help:str): # its help
+    "Add the argument of one parameter to `p`, by the rules above."
+    kind, metavar, choices = _kind(par.annotation)
+    many = get_origin(kind) is list
+    kw = (dict(action='store_true') if kind is bool else
+          dict(metavar=metavar, choices=choices, type=get_args(kind)[0] if many else kind,
+               nargs='+' if many else None))
+    if par.default is inspect.Parameter.empty: return p.add_argument(name, help=help, **kw)
+    if many: kw['action'] = 'extend'  # given again, it adds values
+    p.add_argument('--' + name.rstrip('_').replace('_', '-'), dest=name, default=par.default, help=help, **kw)
 
-# %% ../nbs/07_cli.ipynb #5830bb70
-def _args_predict(sub):
-    p = sub.add_parser('predict',
-                       help="classify images with a run's model (its ONNX export, else export.pkl)")
-    p.add_argument('model', help='a run folder, its model.onnx, or an export.pkl')
-    p.add_argument('images', nargs='+', help='image files')
-    p.add_argument('--top', type=int, default=1, help='breeds to show per image (default 1)')
-    _json(p, 'one JSON object per line'); _trust(p)
-    p.add_argument('--engine', choices=ENGINES, default='auto',
-                   help="onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto (default): onnx when the "
-                        "run has an export")
+def add_command(sub, # the sub-parsers of `parser()`
+                fn): # `cmd_<command>`: its signature is the command line
+    "Add the command `fn` declares to `sub`; returns its parser."
+    about = fn.__doc__
+    p = sub.add_parser(fn.__name__.removeprefix('cmd_'), help=about, description=about)
+    docs = docments(fn)
+    for name, par in inspect.signature(fn, eval_str=True).parameters.items():
+        _argument(p, name, par, _help(docs.get(name) or '', par.default))
+    return p
 
-def _args_export(sub):
-    x = sub.add_parser('export', help="export a run's model to ONNX again, checked against fastai on its "
-                                      "validation images")
-    x.add_argument('run', help='a run folder whose series reached 03_discriminative_finetune')
-    x.add_argument('--out', help='folder for model.onnx and inference.json (default: the run folder)')
-    _trust(x)
-
-# %% ../nbs/07_cli.ipynb #088d3cd1
-def _args_app(sub):
-    a = sub.add_parser('app', help="a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs "
-                                   "it anywhere")
-    a.add_argument('run', help='a run folder with model.onnx and inference.json, or a bundle')
-    a.add_argument('--host', default='127.0.0.1',
-                   help='address to answer on (default 127.0.0.1: this machine only)')
-    a.add_argument('--port', type=int, help='port to answer on (default: the first free one from 7860)')
-    a.add_argument('--bundle', metavar='DIR', help='write the app, model and examples into DIR (new or '
-                                                   'empty), ready for a Hugging Face Space')
-
-def _args_diff(sub):
-    f = sub.add_parser('diff', help="one HTML page of two runs' executed lessons side by side, cell by cell")
-    f.add_argument('base', help='the reference run folder')
-    f.add_argument('new', help='the run folder to look at')
-    f.add_argument('--out', help='the page to write (default NEW/diff-<base run>.html)')
-    f.add_argument('--rtol', type=float, default=RTOL, help=f'numbers in outputs within this share of the '
-                                                            f'larger count as equal (default {RTOL:g})')
-
-def _args_docs(sub):
-    d = sub.add_parser('docs', help="static HTML site of a run: executed lessons, report, API")
-    d.add_argument('run', help='a run folder')
-    d.add_argument('--out',
-                   help='folder for the site (default RUN/site); must be new, empty or an earlier site')
-
-# %% ../nbs/07_cli.ipynb #91f456e8
-# each: _args_<it>, cmd_<it>
-COMMANDS = ('run', 'sweep', 'history', 'compare', 'predict', 'export', 'app', 'diff', 'docs')
-
-def parser() -> argparse.ArgumentParser:
-    ("The argument parser of the `petclassifier` command: one sub-parser per command, from its "
-     "`_args_<command>`.")
-    ap = argparse.ArgumentParser(prog='petclassifier',
-                                 description='Run, report on and use the fastai pet-breeds tutorial series.')
-    ap.add_argument('--debug', action='store_true', help='show full tracebacks')
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    for cmd in COMMANDS: globals()[f'_args_{cmd}'](sub)
-    return ap
-
-# %% ../nbs/07_cli.ipynb #bfb9ad85
-def _device(args):
-    ("Refuse --device/--require-gpu on a machine that cannot honour them; the runner hands the device to its "
-     "kernels.")
-    check_device(args.device or 'auto', args.require_gpu)
+# %% ../nbs/07_cli.ipynb #d9109b91
+def _tracking(track:str|None, tracking_uri:str|None) -> bool:
+    ("Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before "
+     "the run when MLflow is missing.")
+    asked = ('--track mlflow' if track else '--tracking-uri' if tracking_uri
+             else f'${TRACKING_ENV}' if os.getenv(TRACKING_ENV) else None)
+    if asked: require_mlflow(asked)
+    return asked is not None
 
 # %% ../nbs/07_cli.ipynb #1aa56554
 def _summary(run):
@@ -200,50 +112,62 @@ def _summary(run):
     if keys: print('  '.join(f"{k}={m[k]:.4f}" for k in keys))
     if r['data'].get('synthetic'): print(f"!!! {SYNTHETIC_WARNING} !!!")
 
-# %% ../nbs/07_cli.ipynb #61d781f4
-def _tracking(args) -> bool:
-    ("Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before "
-     "the run when MLflow is missing.")
-    asked = ('--track mlflow' if args.track else '--tracking-uri' if args.tracking_uri
-             else f'${TRACKING_ENV}' if os.getenv(TRACKING_ENV) else None)
-    if asked: require_mlflow(asked)
-    return asked is not None
-
-# %% ../nbs/07_cli.ipynb #9e211be9
-def cmd_run(args) -> int:
-    track = _tracking(args)  # before anything runs: a missing MLflow costs a second, not a run
-    overrides = _parse_sets(args.set)
-    if args.data: overrides['data_path'] = args.data  # made absolute where every value is checked
-    _device(args)
-    if args.resume and args.reuse:
-        raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one "
-                       "of them")
-    if args.resume and args.run_dir: raise PetError("--resume continues RUN in its own folder: leave out "
-                                                    "--run-dir")
+# %% ../nbs/07_cli.ipynb #30563ca4
+def _execute(resume, overrides:dict, device, **kw) -> tuple:
+    ("`(run folder or None, exit status)` of the series: resumed, or started with `kw` (profile, runs_dir, "
+     "reuse, run_dir, and the runner's options).")
     run = None
     try:
-        if args.resume: run = resume_series(args.resume, overrides, cell_timeout=args.cell_timeout,
-                                            quiet=args.quiet,
-                                            kernel=args.kernel, with_tests=args.with_tests,
-                                            device=args.device)
-        else: run = run_series(args.profile, overrides, runs_dir=args.runs_dir,
-                               cell_timeout=args.cell_timeout,
-                               device=args.device or 'auto', quiet=args.quiet, kernel=args.kernel,
-                               with_tests=args.with_tests, reuse=args.reuse, run_dir=args.run_dir)
-        code = EXIT_OK
+        if resume:
+            kw = {k: v for k, v in kw.items() if k not in ('profile', 'runs_dir', 'reuse', 'run_dir')}
+            return resume_series(resume, overrides, device=device, **kw), EXIT_OK
+        return run_series(kw.pop('profile'), overrides, device=device or 'auto', **kw), EXIT_OK
     except RunFailure as e:
         print(f"error: {e}", file=sys.stderr)
-        code, run = (EXIT_USAGE if e.info.get('type') == 'PetError' else EXIT_FAILED), e.run
+        return e.run, (EXIT_USAGE if e.info.get('type') == 'PetError' else EXIT_FAILED)
     except Interrupted as e:
         run = getattr(e, 'run', None)  # None: stopped before the run folder was made
         print(f"interrupted ({e}): " + ("the partial notebook is kept; continue with --resume" if run else
-              f"before {args.resume} changed" if args.resume else "before the run folder was made"),
-              file=sys.stderr)
-        code = EXIT_INTERRUPTED
-    return _finish_run(run, code, args, track) if run is not None and is_run_dir(run) else code
+              f"before {resume} changed" if resume else "before the run folder was made"), file=sys.stderr)
+        return run, EXIT_INTERRUPTED
 
-def _finish_run(run, code:int, args, track:bool) -> int:
-    "After the series: the report, the tracking, the summary and what to do next; returns the exit code."
+# %% ../nbs/07_cli.ipynb #d82edb75
+def cmd_run(
+    profile:str='smoke', # one of {profiles}
+    data:Dir=None, # folder of Oxford-IIIT Pet images (same as --set data_path=DIR)
+    set_:Sets=None, # override notebook parameters (repeatable)
+    runs_dir:Dir=RUNS_DIR, # folder for run folders
+    run_dir:Dir=None, # make the run in DIR, a new folder, instead of a new folder in --runs-dir
+    resume:Run=None, # continue a failed or interrupted run from the notebook that stopped
+    reuse:Run=None, # copy the unchanged notebooks of RUN (or latest), execute from the first that differs
+    device:Device=None, # where to train (default auto; a resumed run keeps the run's)
+    require_gpu:bool=False, # fail unless a CUDA GPU is available (nightly)
+    cell_timeout:Annotated[int, 'SECONDS']=CELL_TIMEOUT, # seconds one cell may run
+    quiet:bool=False, # no progress lines
+    kernel:str=KERNEL, # Jupyter kernel for the notebooks
+    with_tests:bool=False, # also execute each notebook's test cells (as nbdev_test does)
+    track:Tracker=None, # log the run to MLflow at its end (needs {install_hint}); so does ${tracking_env}
+    tracking_uri:Annotated[str, 'URI']=None, # where --track logs (default ${tracking_env} or {default_store})
+    experiment:Annotated[str, 'NAME']=DEFAULT_EXPERIMENT, # MLflow experiment to log under
+) -> int:
+    "execute notebooks 00-04 into a new run folder"
+    track = _tracking(track, tracking_uri)  # before anything runs: a missing MLflow costs a second, not a run
+    overrides = _parse_sets(set_)
+    if data: overrides['data_path'] = data  # made absolute where every value is checked
+    check_device(device or 'auto', require_gpu)  # the runner hands the device to its kernels
+    if resume and reuse:
+        raise PetError("--resume continues a run and --reuse starts a new one from an earlier run: use one "
+                       "of them")
+    if resume and run_dir: raise PetError("--resume continues RUN in its own folder: leave out --run-dir")
+    run, code = _execute(resume, overrides, device, profile=profile, runs_dir=runs_dir, reuse=reuse,
+                         run_dir=run_dir, cell_timeout=cell_timeout, quiet=quiet, kernel=kernel,
+                         with_tests=with_tests)
+    if run is None or not is_run_dir(run): return code
+    return _finish_run(run, code, quiet, (tracking_uri, experiment) if track else None)
+
+def _finish_run(run, code:int, quiet:bool=False, tracking:tuple|None=None) -> int:
+    ("After the series: the report, the tracking (`(uri, experiment)`), the summary and what to do next; "
+     "returns the exit code.")
     from petclassifier.report import write_report
     htm, ran = None, code  # `ran`: how the series itself ended
     try: htm = write_report(run)[1]
@@ -251,116 +175,137 @@ def _finish_run(run, code:int, args, track:bool) -> int:
         print(f"error: could not write the report ({getattr(e, 'strerror', None) or e})", file=sys.stderr)
         code = code or EXIT_FAILED
     tracked = None
-    if track:
-        uri = resolve_tracking_uri(args.tracking_uri, Path(run).parent)
-        if not args.quiet: print(f"logging the run to MLflow: {public_uri(uri)}", flush=True)
-        tracked = log_run(run, uri, args.experiment)  # never raises: a failure is one warning line
+    if tracking:
+        uri = resolve_tracking_uri(tracking[0], Path(run).parent)
+        if not quiet: print(f"logging the run to MLflow: {public_uri(uri)}", flush=True)
+        tracked = log_run(run, uri, tracking[1])  # never raises: a failure is one warning line
     _summary(run)
-    if tracked: print(f"mlflow: run {tracked} in experiment {args.experiment!r}")
+    if tracked: print(f"mlflow: run {tracked} in experiment {tracking[1]!r}")
     card = artefact(run, 'model_card')
     if code == EXIT_OK and card.exists(): print(f"model card: {card}")
     print(f"run folder: {run}" + (f"\nreport: {htm}" if htm else ''))  # the path to open comes last
     if ran != EXIT_OK: print(f"continue with: petclassifier run --resume {run}", file=sys.stderr)
     return code
 
-# %% ../nbs/07_cli.ipynb #dd8c7708
-def cmd_history(args) -> int:
+# %% ../nbs/07_cli.ipynb #a55bcaa3
+def cmd_history(
+    runs_dir:Dir=RUNS_DIR, # folder holding run folders
+    png:str=None, # where to write the trend plot (default RUNS_DIR/history.png)
+) -> int:
+    "table and trend plot of all runs"
     # pandas and matplotlib: only for the commands that use them
     from petclassifier.report import run_history, plot_history
-    df = run_history(args.runs_dir)
+    df = run_history(runs_dir)
     if df.empty:
-        print(f"no runs in {args.runs_dir}"); return EXIT_OK
+        print(f"no runs in {runs_dir}"); return EXIT_OK
     with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 20):
         print(df.to_string(index=False))
-    png = Path(args.png) if args.png else Path(args.runs_dir)/'history.png'
+    png = Path(png) if png else Path(runs_dir)/'history.png'
     save_figure(plot_history(df), png)
     print(f"trend plot: {png}")
     return EXIT_OK
 
-# %% ../nbs/07_cli.ipynb #a1aaea34
-def cmd_compare(args) -> int:
+# %% ../nbs/07_cli.ipynb #d3b9979a
+def cmd_compare(
+    base:str, # the reference run folder (or sweep folder)
+    new:str, # the run folder (or sweep folder) to judge
+    max_error_increase:Annotated[float, 'X']=None, # largest accepted rise of an error rate ({regression})
+    max_slowdown:Annotated[float, 'R']=MAX_SLOWDOWN, # largest accepted ratio of total seconds, new / base
+    allow_different_data:bool=False, # compare runs that validated on different images anyway
+    json_:bool=False, # print the comparison as JSON
+) -> int:
+    "compare a run with a base run on the same data (or a sweep with a base sweep); exit 1 on a regression"
     from petclassifier.compare import (compare_runs, render_comparison, is_sweep_dir, compare_sweeps,
                                        render_sweep_comparison)
-    sweeps = [is_sweep_dir(p) for p in (args.base, args.new)]
+    sweeps = [is_sweep_dir(p) for p in (base, new)]
     if any(sweeps) and not all(sweeps):
-        raise PetError(f"{args.new if sweeps[0] else args.base} is not a sweep folder and the other is: "
-                       f"compare two runs or two sweeps")
+        raise PetError(f"{new if sweeps[0] else base} is not a sweep folder and the other is: compare two "
+                       f"runs or two sweeps")
     if all(sweeps):
-        c = compare_sweeps(args.base, args.new, max_error_increase=args.max_error_increase)
-        print(json.dumps(c, indent=2) if args.json else render_sweep_comparison(c))
+        c = compare_sweeps(base, new, max_error_increase=max_error_increase)
+        print(json.dumps(c, indent=2) if json_ else render_sweep_comparison(c))
     else:
-        c = compare_runs(args.base, args.new, max_error_increase=args.max_error_increase,
-                         max_slowdown=args.max_slowdown, allow_different_data=args.allow_different_data)
-        print(json.dumps(c, indent=2) if args.json else render_comparison(c))
+        c = compare_runs(base, new, max_error_increase=max_error_increase, max_slowdown=max_slowdown,
+                         allow_different_data=allow_different_data)
+        print(json.dumps(c, indent=2) if json_ else render_comparison(c))
     if not c['regressions']: return EXIT_OK
     print(f"regression: {'; '.join(c['regressions'])}", file=sys.stderr)
     return EXIT_FAILED
 
-# %% ../nbs/07_cli.ipynb #105c6b71
-def cmd_predict(args) -> int:
-    for r in predict(args.model, args.images, top=args.top, trust=args.trust, engine=args.engine):
-        if args.json: print(json.dumps(r))
-        elif args.top == 1: print(f"{r['path']}\t{r['breed']}\t{r['probability']:.4f}")
+# %% ../nbs/07_cli.ipynb #73af8e66
+def cmd_predict(
+    model:str, # a run folder, its model.onnx, or an export.pkl
+    images:list[str], # image files
+    top:int=1, # breeds to show per image
+    json_:bool=False, # one JSON object per line
+    trust:bool=False, # {trust}
+    engine:Engine='auto', # onnx: ONNX Runtime, no PyTorch; fastai: export.pkl; auto: onnx if the run has it
+) -> int:
+    "classify images with a run's model (its ONNX export, else export.pkl)"
+    for r in predict(model, images, top=top, trust=trust, engine=engine):
+        if json_: print(json.dumps(r))
+        elif top == 1: print(f"{r['path']}\t{r['breed']}\t{r['probability']:.4f}")
         else: print(f"{r['path']}\t" + '\t'.join(f"{b} {p:.4f}" for b, p in r['top']))
     return EXIT_OK
 
-def cmd_app(args) -> int:
-    from petclassifier.app import serve, write_bundle  # Gradio: only for this command
-    if args.bundle:
-        out = write_bundle(args.run, args.bundle)
-        print(f"bundle: {out}\nrun it: cd {out} && pip install -r requirements.txt && python app.py")
-        return EXIT_OK
-    print(f"serving the model of {args.run}; stop with Ctrl-C", flush=True)
-    serve(args.run, host=args.host, port=args.port)
-    return EXIT_OK
-
-def cmd_export(args) -> int:
+def cmd_export(
+    run:str, # a run folder whose series reached 03_discriminative_finetune
+    out:Dir=None, # folder for model.onnx and inference.json (default: the run folder)
+    trust:bool=False, # {trust}
+) -> int:
+    "export a run's model to ONNX again, checked against fastai on its validation images"
     from petclassifier.deploy import export_run
-    m = export_run(args.run, args.out, trust=args.trust)
+    m = export_run(run, out, trust=trust)
     p = m['parity']
     print(f"parity on {p['images']} validation images: top-1 agreement {p['top1_agreement']:.2%}, "
           f"largest probability difference {p['max_prob_diff']:.2g} (tolerance {p['tol']:g})")
-    print(f"model: {Path(args.out or args.run)/INFERENCE_FILES['model']}")
+    print(f"model: {Path(out or run)/INFERENCE_FILES['model']}")
     return EXIT_OK
 
-# %% ../nbs/07_cli.ipynb #f6f3df75
-def cmd_docs(args) -> int:
-    from petclassifier.docs import build_site  # MkDocs: only for this command
-    out = build_site(args.run, args.out)
-    print(f"site: {out/'index.html'}")
+# %% ../nbs/07_cli.ipynb #fa1a9e8b
+def cmd_app(
+    run:str, # a run folder with model.onnx and inference.json, or a bundle
+    host:str='127.0.0.1', # address to answer on (default 127.0.0.1: this machine only)
+    port:int=None, # port to answer on (default: the first free one from 7860)
+    bundle:Dir=None, # write the app, model and examples into DIR (new or empty) for a Hugging Face Space
+) -> int:
+    "a web page (Gradio) on a run's ONNX export; --bundle: a folder that runs it anywhere"
+    from petclassifier.app import serve, write_bundle  # Gradio: only for this command
+    if bundle:
+        out = write_bundle(run, bundle)
+        print(f"bundle: {out}\nrun it: cd {out} && pip install -r requirements.txt && python app.py")
+        return EXIT_OK
+    print(f"serving the model of {run}; stop with Ctrl-C", flush=True)
+    serve(run, host=host, port=port)
     return EXIT_OK
 
-def cmd_diff(args) -> int:
+# %% ../nbs/07_cli.ipynb #894e1635
+def cmd_diff(
+    base:str, # the reference run folder
+    new:str, # the run folder to look at
+    out:str=None, # the page to write (default NEW/diff-<base run>.html)
+    rtol:float=RTOL, # numbers in outputs within this share of the larger count as equal
+) -> int:
+    "one HTML page of two runs' executed lessons side by side, cell by cell"
     from petclassifier.diff import write_diff
-    out, lines = write_diff(args.base, args.new, args.out, rtol=args.rtol)
-    print('\n'.join(lines) + f"\ndiff: {out}")
+    page, lines = write_diff(base, new, out, rtol=rtol)
+    print('\n'.join(lines) + f"\ndiff: {page}")
     return EXIT_OK
 
-# %% ../nbs/07_cli.ipynb #a8234516
-def cmd_sweep(args) -> int:
-    # Ray is imported only when runs start
-    from petclassifier.sweep import start_sweep, resume_sweep, parse_grid, sweep_table
-    address = args.address or os.getenv('RAY_ADDRESS') or None
-    par = dict(cpus_per_run=args.cpus_per_run, gpus_per_run=args.gpus_per_run, max_parallel=args.max_parallel)
-    sets, say = _parse_sets(args.set), lambda m: print(m, flush=True)
-    try:
-        if args.resume:
-            given = [o for o, v in (('--profile', args.profile), ('--data', args.data), ('--grid', args.grid),
-                                    ('--seeds', args.seeds)) if v]
-            if given: raise PetError(f"{', '.join(given)} cannot change a sweep being resumed: correct "
-                                     f"values with --set, or start a new sweep")
-            sweep, runs = resume_sweep(args.resume, sets, address, say=say, **par)
-        else:
-            if not args.profile: raise PetError(f"petclassifier sweep needs --profile: one of "
-                                                f"{', '.join(PROFILES)}")
-            if args.data: sets['data_path'] = args.data  # made absolute where every value is checked
-            sweep, runs = start_sweep(args.profile, parse_grid(args.grid), args.seeds or SEEDS, sets,
-                                      args.runs_dir, address, say=say, **par)
-    except Interrupted as e:
-        where = getattr(e, 'sweep', None)
-        print(f"interrupted ({e})"
-              + (f": continue with petclassifier sweep --resume {where}" if where else ''), file=sys.stderr)
-        return EXIT_INTERRUPTED
+def cmd_docs(
+    run:str, # a run folder
+    out:str=None, # folder for the site (default RUN/site); must be new, empty or an earlier site
+) -> int:
+    "static HTML site of a run: executed lessons, report, API"
+    from petclassifier.docs import build_site  # MkDocs: only for this command
+    site = build_site(run, out)
+    print(f"site: {site/'index.html'}")
+    return EXIT_OK
+
+# %% ../nbs/07_cli.ipynb #78a53915
+def _sweep_summary(sweep, runs:list) -> int:
+    "Print a sweep's table, its failed runs and its folder; returns the exit status (1 when a run failed)."
+    from petclassifier.sweep import sweep_table
     with __import__('pandas').option_context('display.width', 200, 'display.max_columns', 20,
                                              'display.float_format', '{:.4f}'.format):
         print('\n' + sweep_table(runs).to_string(index=False))
@@ -369,6 +314,58 @@ def cmd_sweep(args) -> int:
     if bad: print(f"continue with: petclassifier sweep --resume {sweep}", file=sys.stderr)
     print(f"sweep folder: {sweep}\nreport: {sweep/'sweep.html'}")  # the path to open comes last
     return EXIT_FAILED if bad else EXIT_OK
+
+# %% ../nbs/07_cli.ipynb #6dc66227
+def cmd_sweep(
+    profile:str=None, # one of {profiles} (required unless --resume)
+    data:Dir=None, # folder of Oxford-IIIT Pet images, for every run
+    seeds:Annotated[list[int], 'SEED']=None, # training seeds of each configuration (default {seeds})
+    grid:Annotated[list[str], 'NAME=V1,V2']=None, # values to try for a notebook parameter (repeatable)
+    set_:Sets=None, # a value for every run; with --resume: a correction for the reruns
+    runs_dir:Dir=RUNS_DIR, # where the sweep folder is made; absolute with --address
+    address:str=None, # Ray cluster to run on (default $RAY_ADDRESS, else a local Ray instance for this sweep)
+    cpus_per_run:float=None, # CPUs each run asks Ray for (default: the cores shared among parallel runs)
+    gpus_per_run:float=None, # GPUs each run asks Ray for (default 1 if the cluster has GPUs, else 0)
+    max_parallel:int=None, # runs at once (default: as many as the CPUs/GPUs allow)
+    resume:Annotated[str, 'SWEEP']=None, # rerun the runs of SWEEP that failed, were interrupted or never ran
+) -> int:
+    "runs over a grid of parameter values and seeds, on Ray, with one summary report"
+    from petclassifier.sweep import start_sweep, resume_sweep, parse_grid  # Ray: only when runs start
+    address = address or os.getenv('RAY_ADDRESS') or None
+    par = dict(cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, max_parallel=max_parallel)
+    sets, say = _parse_sets(set_), lambda m: print(m, flush=True)
+    try:
+        if resume:
+            given = [o for o, v in (('--profile', profile), ('--data', data), ('--grid', grid),
+                                    ('--seeds', seeds)) if v]
+            if given: raise PetError(f"{', '.join(given)} cannot change a sweep being resumed: correct "
+                                     f"values with --set, or start a new sweep")
+            sweep, runs = resume_sweep(resume, sets, address, say=say, **par)
+        else:
+            if not profile:
+                raise PetError(f"petclassifier sweep needs --profile: one of {', '.join(PROFILES)}")
+            if data: sets['data_path'] = data  # made absolute where every value is checked
+            sweep, runs = start_sweep(profile, parse_grid(grid), seeds or SEEDS, sets, runs_dir, address,
+                                      say=say, **par)
+    except Interrupted as e:
+        where = getattr(e, 'sweep', None)
+        print(f"interrupted ({e})"
+              + (f": continue with petclassifier sweep --resume {where}" if where else ''), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return _sweep_summary(sweep, runs)
+
+# %% ../nbs/07_cli.ipynb #7c760cad
+# each is a function cmd_<it>, in the order --help lists them
+COMMANDS = ('run', 'sweep', 'history', 'compare', 'predict', 'export', 'app', 'diff', 'docs')
+
+def parser() -> argparse.ArgumentParser:
+    "The argument parser of the `petclassifier` command: one sub-parser per command, from its function."
+    ap = argparse.ArgumentParser(prog='petclassifier',
+                                 description='Run, report on and use the fastai pet-breeds tutorial series.')
+    ap.add_argument('--debug', action='store_true', help='show full tracebacks')
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    for cmd in COMMANDS: add_command(sub, globals()[f'cmd_{cmd}'])
+    return ap
 
 # %% ../nbs/07_cli.ipynb #6c2b6778
 def main(argv:list|None=None # arguments (default sys.argv[1:])
@@ -389,7 +386,8 @@ def _quiet_libraries():
 
 def _dispatch(args) -> int:
     "Run the command `args` names; a `PetError` or an `OSError` is one line on stderr and an exit status."
-    try: return globals()[f'cmd_{args.cmd}'](args)
+    fn = globals()[f'cmd_{args.cmd}']
+    try: return fn(**{k: getattr(args, k) for k in inspect.signature(fn).parameters})
     except PetError as e:
         if args.debug: traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)

@@ -8,7 +8,7 @@ import csv, math, statistics
 from pathlib import Path
 from .core import *
 from .params import SERIES
-from .run import is_run_dir
+from .records import RUNS
 from .diff import default_diff_path
 
 # %% auto #0
@@ -37,10 +37,7 @@ def read_per_breed(path # a run's per_breed.csv
 # %% ../nbs/09_compare.ipynb #e942bb54
 def _finished(run:Path) -> dict:
     "status.json of `run`, with a `PetError` unless it is a run folder whose series succeeded."
-    if not run.is_dir(): raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier "
-                                        f"run'")
-    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a "
-                                           f"folder made by 'petclassifier run'")
+    RUNS.check(run)
     run_status = read_json(artefact(run, 'status'))
     if run_status.get('status') != 'succeeded':
         raise PetError(f"{run} did not finish (status {run_status.get('status')}): compare finished runs, or "

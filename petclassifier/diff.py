@@ -10,7 +10,7 @@ from itertools import zip_longest
 from pathlib import Path
 from .core import *
 from .params import SERIES
-from .run import is_run_dir
+from .records import RUNS
 
 # %% auto #0
 __all__ = ['RTOL', 'TOKEN', 'DIFF_CSS', 'GENERATOR', 'align_cells', 'html_text', 'cell_outputs', 'shape', 'close', 'line_kind',
@@ -219,10 +219,7 @@ def diff_runs(base, new, # two run folders
     ("Everything the page shows: both runs, the parameters that differ, error rates, breeds and each "
      "lesson's cells.")
     base, new = Path(base), Path(new)
-    for r in (base, new):
-        if not is_run_dir(r):
-            raise PetError(f"{r} is not a run folder (no status.json/params.json): pass folders made by "
-                           f"'petclassifier run'")
+    for r in (base, new): RUNS.check(r)
     if not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
         raise PetError(f"--rtol {rtol}: use a share between 0 and 1, e.g. {RTOL:g}")
     pa, pb = (read_record(artefact(r, 'params')).get('parameters', {}) for r in (base, new))

@@ -8,7 +8,7 @@ import os, json, time, shutil, inspect, importlib, tempfile
 from pathlib import Path
 from .core import *
 from .params import SERIES
-from .run import is_run_dir
+from .records import RUNS
 
 # %% auto #0
 __all__ = ['SITE_STAMP', 'API_MODULES', 'run_notebooks', 'check_out_dir', 'notebook_title', 'api_entry', 'api_page', 'index_page',
@@ -19,10 +19,7 @@ def run_notebooks(run # a run folder
                  ) -> list:
     ("The executed notebooks of `run` in series order; a `PetError` when `run` is no run folder or one is "
      "missing.")
-    run = Path(run)
-    if not is_run_dir(run):
-        raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a folder made by "
-                       f"petclassifier run")
+    run = RUNS.check(run)
     nbs = [artefact(run, 'notebooks')/f'{nb}.ipynb' for nb in SERIES]
     missing = [p.stem for p in nbs if not p.is_file()]
     if missing:
@@ -57,7 +54,7 @@ def notebook_title(path # a notebook file
 
 # %% ../nbs/12_docs.ipynb #1606a58e
 API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'predict',
-               'app', 'params', 'run', 'report', 'docs', 'cli']
+               'app', 'params', 'records', 'run', 'report', 'docs', 'cli']
 
 def _cell(s) -> str: return str(s).replace('|', '\\|').replace('\n', ' ')
 

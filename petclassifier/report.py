@@ -12,7 +12,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 from .core import *
 from .params import SERIES
-from .run import is_run_dir
+from .records import RUNS, is_run_dir
 
 # %% auto #0
 __all__ = ['TUTORIAL_REFERENCE', 'PETS_FULL_IMAGES', 'HISTORY_COLUMNS', 'load_run', 'error_interval', 'validation_counts',
@@ -30,8 +30,7 @@ PETS_FULL_IMAGES = 7390
 def load_run(run # a run folder
             ) -> dict:
     "Status, parameters, environment, metrics, data, model and learning-rate records of a run folder."
-    run = Path(run)
-    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json)")
+    run = RUNS.check(run)
     parts = dict(status='status', params='params', env='environment', metrics='metrics', data='data',
                  model='model', lr='lr_json', onnx='onnx_meta')
     return dict(run=run, **{k: read_record(artefact(run, f)) for k, f in parts.items()})

@@ -8,7 +8,8 @@ import os, re, json, time, shutil, hashlib, importlib.util
 from pathlib import Path
 from .core import *
 from .params import SERIES, folder_listing
-from .run import read_status, write_status, is_run_dir, now_utc, _load_for_run
+from .records import read_status, write_status, is_run_dir, now_utc
+from .run import _load_for_run
 
 # %% auto #0
 __all__ = ['RUNNER_OWN', 'TEXT_SUFFIXES', 'run_files', 'file_sha', 'changed_files', 'metric_changes', 'snapshot', 'written',

@@ -9,69 +9,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
+from .records import *
 from .params import *
 from .params import _defaults, _per_notebook
 
 # %% auto #0
-__all__ = ['LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT', 'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'now_utc',
-           'run_stem', 'new_run_dir', 'claim_run_dir', 'is_run_dir', 'read_status', 'write_status', 'lock_pins',
+__all__ = ['LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT', 'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'lock_pins',
            'installed_distributions', 'lock_differences', 'environment_info', 'error_line', 'RunFailure',
            'check_kernel', 'check_device', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts',
            'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'RunStatus', 'execute_series',
            'run_series', 'next_attempt', 'resume_series']
-
-# %% ../nbs/05_run.ipynb #044bb6f8
-def now_utc() -> str: return datetime.now(timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-# %% ../nbs/05_run.ipynb #88922cdc
-def run_stem(profile:str) -> str:
-    "A new run folder's name: the time (UTC) and the profile, e.g. `20261202T153000Z-smoke`."
-    return datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ') + f'-{profile}'
-
-def new_run_dir(runs_dir, # parent folder of all runs
-                profile:str): # profile name, part of the folder's name
-    "Create and return a new, unique run folder under `runs_dir`."
-    runs_dir = Path(runs_dir)
-    try: runs_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as e: raise PetError(f"cannot create the runs folder {runs_dir} ({e.strerror}): choose "
-                                        f"another with --runs-dir") from None
-    if not os.access(runs_dir, os.W_OK):
-        raise PetError(f"the runs folder {runs_dir} is not writable: choose another with --runs-dir")
-    stem = run_stem(profile)
-    for i in range(1, 1000):
-        p = runs_dir/(stem if i == 1 else f'{stem}-{i}')
-        try: p.mkdir(); return p
-        except FileExistsError: continue
-    raise PetError(f"too many runs named {stem} in {runs_dir}")
-
-def claim_run_dir(path): # a new folder chosen for the run (--run-dir)
-    "`path`, made (with its parents) as a new run's folder; a `PetError` when it exists or cannot be made."
-    p = Path(path).absolute()
-    if p.exists() or p.is_symlink(): raise PetError(f"{p} already exists: pass a new folder to --run-dir")
-    try: p.mkdir(parents=True)
-    except OSError as e: raise PetError(f"cannot create the run folder {p} ({e.strerror}): choose another "
-                                        f"with --run-dir") from None
-    return p
-
-# %% ../nbs/05_run.ipynb #6062b8b3
-def is_run_dir(p) -> bool:
-    "True when `p` is a folder made by the runner."
-    return artefact(p, 'status').is_file() and artefact(p, 'params').is_file()
-
-# %% ../nbs/05_run.ipynb #9c0ae05a
-def read_status(run) -> dict: return read_json(artefact(run, 'status'))
-
-def write_status(run, run_status:dict):
-    ("Write status.json atomically; on a full disk, over the old file's own space, so that a failure is "
-     "still recorded.")
-    p = artefact(run, 'status')
-    try: write_json(p, run_status)
-    except PetError as e:
-        if 'disk is full' not in str(e) or not p.is_file(): raise
-        text = json.dumps(run_status, indent=2, default=str) + '\n'
-        try:
-            with open(p, 'r+') as f: f.write(text); f.truncate(); f.flush(); os.fsync(f.fileno())
-        except OSError: raise e from None
 
 # %% ../nbs/05_run.ipynb #bf7d5b07
 def _git(*args, cwd=None):
@@ -520,7 +467,7 @@ def _start_records(run, profile, overrides, resolved, per_nb, device, reused_fro
 def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
     ("A new run folder (`run_dir` if given) and its first notebook's kernel, started at once, output to "
      "kernels.log.")
-    run = claim_run_dir(run_dir) if run_dir else new_run_dir(runs_dir, profile)
+    run = claim_run_dir(run_dir) if run_dir else RUNS.new(runs_dir, profile)
     try:
         with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log,
                                                                                       device)
@@ -572,7 +519,7 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
         except BaseException:  # refused: no run folder is left behind
             _discard(run, km, made); raise
         irq.hold()  # from here on a signal waits until the run's records can tell of it
-        with folder_lock(artefact(run, 'lock')):
+        with RUNS.held(run):
             _log(f"run folder: {run}", quiet)
             try:
                 _start_records(run, profile, overrides, resolved, per_nb, device, old)
@@ -607,19 +554,15 @@ def resume_series(run, # run folder of a failed or interrupted run
                   with_tests:bool=False,
                   device:str|None=None): # where to train from here (None: where the run was started)
     "Continue `run` from its first notebook that did not succeed; returns the run folder."
-    run = Path(run)
-    if not run.is_dir():
-        raise PetError(f"{run} does not exist: pass a run folder made by 'petclassifier run'")
-    if not is_run_dir(run): raise PetError(f"{run} is not a run folder (no status.json/params.json): pass a "
-                                           f"folder made by 'petclassifier run'")
+    run = RUNS.check(run)
     check_kernel(kernel)
     device = device or read_record(artefact(run, 'environment')).get('requested_device', 'auto')
     check_device(device)
     _still_to_do(read_status(run), run)  # a refusal leaves the folder as it was, its lock file too
     # refused while another process works in `run`
-    with Interrupts() as irq, folder_lock(artefact(run, 'lock')):
+    with Interrupts() as irq, RUNS.held(run):
         stop_with_parent()
-        run_status, run_params = read_status(run), read_json(artefact(run, 'params'))
+        run_status, run_params = read_status(run), RUNS.read_definition(run)
         start = SERIES.index(_still_to_do(run_status, run)[0])
         nb_params = notebook_params(nb_dir)
         corrections = check_params(dict(corrections or {}), _defaults(nb_params))
@@ -631,10 +574,8 @@ def resume_series(run, # run folder of a failed or interrupted run
         nb_folder = artefact(run, 'notebooks')
         for nb in SERIES[start:]:  # the notebooks of the failed attempt are kept
             if (p := nb_folder/f'{nb}.ipynb').exists(): p.rename(next_attempt(nb_folder, nb))
-        run_params['resumes'].append(dict(at=now_utc(), from_notebook=SERIES[start], corrections=corrections,
-                                          device=device))
-        run_params['parameters'], run_params['per_notebook'] = resolved, per_nb
-        write_json(artefact(run, 'params'), run_params)
+        RUNS.add_resume(run, dict(from_notebook=SERIES[start], corrections=corrections, device=device),
+                        parameters=resolved, per_notebook=per_nb)
         run_status.update(error=None, finished=None, pid=os.getpid())
         write_status(run, run_status)
         keep_succeeded_metrics(run)  # what the notebooks to run again wrote is theirs to write anew

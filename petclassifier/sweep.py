@@ -8,23 +8,23 @@ import os, sys, math, time, signal, socket, itertools, statistics, subprocess
 from pathlib import Path
 from .core import *
 from .params import notebook_params, parse_value, resolve_params, preflight, absolute_data_path
-from .run import new_run_dir, now_utc
-from .run import (is_run_dir, read_status, Interrupted, Interrupts, STOP_WITH_PARENT, run_stem,
-                               error_line)
+from .records import RecordFolder, now_utc, folder_stem, is_run_dir, read_status
+from .run import Interrupted, Interrupts, STOP_WITH_PARENT, error_line
 from contextlib import contextmanager
 
 # %% auto #0
-__all__ = ['SWEEP_FILES', 'SEED', 'RESUMABLE', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label', 'plan_sweep',
-           'parallelism', 'run_command', 'last_words', 'placement_file', 'placement', 'run_task', 'finish_record',
-           'save_status', 'load_sweep', 'is_ray_process', 'ray_leftovers', 'submit', 'collect', 'ended_line',
-           'schedule', 'ray_session', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_blocks', 'sweep_report',
-           'start_sweep', 'plan_resume', 'resume_sweep']
+__all__ = ['SWEEP_FILES', 'SEED', 'RESUMABLE', 'SWEEPS', 'ATTEMPT', 'sweep_file', 'parse_grid', 'expand_grid', 'config_label',
+           'plan_sweep', 'parallelism', 'run_command', 'last_words', 'placement_file', 'placement', 'run_task',
+           'finish_record', 'save_status', 'load_sweep', 'is_ray_process', 'ray_leftovers', 'submit', 'collect',
+           'ended_line', 'schedule', 'ray_session', 'execute_sweep', 'sweep_table', 'plot_sweep', 'sweep_blocks',
+           'sweep_report', 'start_sweep', 'plan_resume', 'resume_sweep']
 
 # %% ../nbs/14_sweep.ipynb #5492e3d5
 SWEEP_FILES = dict(definition='sweep.json', status='sweep-status.json', runs='runs', logs='logs',
                    report_md='sweep.md', report_html='sweep.html', plot='sweep.png', lock='sweep.lock')
 SEED = 'train_seed'  # the notebooks' parameter that --seeds sets
 RESUMABLE = ('failed', 'interrupted', 'running')  # run folders a rerun continues
+SWEEPS = RecordFolder('sweep', SWEEP_FILES['definition'], SWEEP_FILES['status'], SWEEP_FILES['lock'])
 
 def sweep_file(sweep, # the sweep folder
                key:str): # a key of `SWEEP_FILES`
@@ -130,7 +130,8 @@ def run_command(rec:dict, # a run record of `plan_sweep`
     prev = Path(sweep)/rec['run_dir'] if rec.get('run_dir') else None
     if prev is not None and is_run_dir(prev) and read_status(prev).get('status') in RESUMABLE:
         return ['-m', 'petclassifier', 'run', '--resume', str(prev), *sets]
-    rec['run_dir'] = f"{SWEEP_FILES['runs']}/{run_stem(profile)}-{rec['id']}"  # relative to the sweep folder
+    # relative to the sweep folder
+    rec['run_dir'] = f"{SWEEP_FILES['runs']}/{folder_stem(profile)}-{rec['id']}"
     sets = [a for k, v in {**rec['overrides'], **rec.get('corrections', {})}.items()
             for a in ('--set', f"{k}={v!r}")]
     return ['-m', 'petclassifier', 'run', '--profile', profile, '--run-dir', str(Path(sweep)/rec['run_dir']),
@@ -228,17 +229,13 @@ def save_status(sweep, # the sweep folder
     n = {s: sum(r['status'] == s for r in runs)
             for s in ('succeeded', 'failed', 'interrupted', 'cancelled', 'pending', 'submitted')}
     state = 'succeeded' if n['succeeded'] == len(runs) else 'running' if n['submitted'] else 'incomplete'
-    write_json(sweep_file(sweep, 'status'), dict(status=state, updated=now_utc(), counts=n, runs=runs))
+    SWEEPS.write_status(sweep, dict(status=state, updated=now_utc(), counts=n, runs=runs))
 
 def load_sweep(sweep # a sweep folder
               ) -> tuple:
     "`(definition, run records)` of a sweep folder; a `PetError` when it is not one."
-    sweep = Path(sweep)
-    if not sweep_file(sweep, 'definition').is_file() or not sweep_file(sweep, 'status').is_file():
-        raise PetError(f"{sweep} is not a sweep folder (no "
-                       f"{SWEEP_FILES['definition']}/{SWEEP_FILES['status']}): pass a folder made by "
-                       f"'petclassifier sweep'")
-    return read_json(sweep_file(sweep, 'definition')), read_json(sweep_file(sweep, 'status'))['runs']
+    sweep = SWEEPS.check(sweep)
+    return SWEEPS.read_definition(sweep), SWEEPS.read_status(sweep)['runs']
 
 # %% ../nbs/14_sweep.ipynb #c87e7ac9
 def _session_dir():
@@ -561,18 +558,17 @@ def start_sweep(profile:str, # a key of `PROFILES`
         raise PetError(f"--runs-dir {runs_dir} is relative: with a cluster, give an absolute path that every "
                        f"node shares")
     runs = plan_sweep(profile, grid, seeds, sets)
-    sweep = new_run_dir(Path(runs_dir).expanduser().absolute(), f'sweep-{profile}')
-    with folder_lock(sweep_file(sweep, 'lock')):  # one process per sweep folder, as per run folder
-        write_json(sweep_file(sweep, 'definition'),
-                   dict(profile=profile, grid=grid, seeds=list(seeds), sets=dict(sets or {}),
-                                                         created=now_utc(), resumes=[]))
+    sweep = SWEEPS.new(Path(runs_dir).expanduser().absolute(), f'sweep-{profile}')
+    with SWEEPS.held(sweep):  # one process per sweep folder, as per run folder
+        SWEEPS.write_definition(sweep, dict(profile=profile, grid=grid, seeds=list(seeds),
+                                            sets=dict(sets or {}), created=now_utc(), resumes=[]))
         save_status(sweep, runs)
         say(f"sweep folder: {sweep}")
         say(f"{len(runs)} run(s): {len(runs) // len(seeds)} configuration(s) x seeds "
             f"{' '.join(map(str, seeds))}")
         try: execute_sweep(sweep, runs, profile, address, say=say, **parallel)
         except Interrupted as e: e.sweep = sweep; raise
-        finally: sweep_report(sweep, read_json(sweep_file(sweep, 'definition')), runs)
+        finally: sweep_report(sweep, SWEEPS.read_definition(sweep), runs)
     return sweep, runs
 
 # %% ../nbs/14_sweep.ipynb #4be47c25
@@ -612,16 +608,12 @@ def resume_sweep(sweep, # a sweep folder
     if address is not None and not Path(sweep).is_absolute():
         raise PetError(f"--resume {sweep} is relative: with a cluster, give the sweep folder's absolute path "
                        f"that every node shares")
-    sweep = Path(sweep).expanduser().absolute()
-    if not sweep.is_dir(): raise PetError(f"{sweep} does not exist: pass a sweep folder made by "
-                                          f"'petclassifier sweep'")
-    load_sweep(sweep)  # a folder that is no sweep gets no lock file
-    with folder_lock(sweep_file(sweep, 'lock')):  # refused while another process works in `sweep`
+    sweep = SWEEPS.check(Path(sweep).expanduser().absolute())  # a folder that is no sweep gets no lock file
+    with SWEEPS.held(sweep):  # refused while another process works in `sweep`
         definition, runs = load_sweep(sweep)
         todo = plan_resume(definition, runs, corrections)
-        definition['resumes'].append(dict(at=now_utc(), runs=[r['id'] for r in todo],
-                                          corrections=dict(corrections or {})))
-        write_json(sweep_file(sweep, 'definition'), definition)
+        definition = SWEEPS.add_resume(sweep, dict(runs=[r['id'] for r in todo],
+                                                   corrections=dict(corrections or {})))
         save_status(sweep, runs)
         say(f"resuming sweep {sweep}: {len(todo)} of {len(runs)} run(s) to do")
         try: execute_sweep(sweep, runs, definition['profile'], address, say=say, **parallel)
