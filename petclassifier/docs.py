@@ -54,7 +54,7 @@ def notebook_title(path # a notebook file
 
 # %% ../nbs/12_docs.ipynb #1606a58e
 API_MODULES = ['core', 'data', 'fast_data', 'learner', 'lr', 'finetune', 'interpret', 'deploy', 'predict',
-               'app', 'params', 'records', 'run', 'report', 'docs', 'cli']
+               'app', 'params', 'records', 'environment', 'progress', 'run', 'report', 'docs', 'cli']
 
 def _cell(s) -> str: return str(s).replace('|', '\\|').replace('\n', ' ')
 

@@ -129,7 +129,7 @@ def environment_identity(device:str='auto', # what the run asked for: 'auto', 'c
      "device.")
     import platform, torch
     from petclassifier.params import project_root
-    from petclassifier.run import installed_distributions, LOCK
+    from petclassifier.environment import installed_distributions, LOCK
     lock = project_root()/LOCK
     dists = json.dumps(installed_distributions(), sort_keys=True).encode()
     return dict(lock=file_sha(lock) if lock.is_file() else None,

@@ -4,74 +4,21 @@
 
 # %% ../nbs/05_run.ipynb #88e43aff
 from __future__ import annotations
-import os, re, sys, json, time, shutil, signal, hashlib, platform, tempfile, subprocess, socket
+import os, re, sys, json, time, shutil, signal, tempfile, subprocess
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from .core import *
 from .records import *
+from .environment import *
+from .progress import *
 from .params import *
 from .params import _defaults, _per_notebook
 
 # %% auto #0
-__all__ = ['LOCK', 'KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT', 'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'lock_pins',
-           'installed_distributions', 'lock_differences', 'environment_info', 'error_line', 'RunFailure',
-           'check_kernel', 'check_device', 'execute_notebook', 'start_kernel', 'Interrupted', 'Interrupts',
-           'stop_kernel', 'stop_with_parent', 'progress_line', 'SeriesProgress', 'RunStatus', 'execute_series',
-           'run_series', 'next_attempt', 'resume_series']
-
-# %% ../nbs/05_run.ipynb #bf7d5b07
-def _git(*args, cwd=None):
-    try: return subprocess.run(['git', *args], cwd=cwd, capture_output=True, text=True,
-                               timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError): return None
-
-# %% ../nbs/05_run.ipynb #fdf191f1
-LOCK = 'requirements.lock'  # the pinned environment, at the root of the checkout
-
-def _dist_name(name:str) -> str: return re.sub(r'[-_.]+', '-', name).lower()  # as pip compares names
-
-def lock_pins(path # a lock file written by scripts/lock.sh (`name==version` lines with hashes)
-             ) -> dict:
-    "`{name: version}` of the lock, names normalised as pip compares them; `{}` when there is no such file."
-    p = Path(path)
-    if not p.is_file(): return {}
-    pins = (re.match(r'([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)', l) for l in p.read_text().splitlines())
-    return {_dist_name(m[1]): m[2] for m in pins if m}
-
-def installed_distributions() -> dict:
-    "`{name: version}` of every distribution installed in this environment, sorted by name."
-    from importlib.metadata import distributions
-    return dict(sorted({_dist_name(d.metadata['Name']): d.version for d in distributions()
-                                                        if d.metadata['Name']}.items()))
-
-def lock_differences(pins:dict, # `lock_pins`
-                     installed:dict) -> dict: # `installed_distributions`
-    ("`{name: [locked, installed]}` for every locked distribution installed at another version, or not at "
-     "all (None).")
-    return {k: [v, installed.get(k)] for k, v in pins.items() if installed.get(k) != v}
-
-# %% ../nbs/05_run.ipynb #08ba5482
-def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run was asked to use
-                    ) -> dict:
-    ("Versions (every installed distribution, and how they differ from the lock), device, code revision and "
-     "host of this run.")
-    from importlib.metadata import version
-    import torch
-    vers = {p: version(p) for p in ('petclassifier', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm',
-                                    'nbdev', 'papermill')}
-    cuda = torch.cuda.is_available() and device != 'cpu'
-    repo = project_root()
-    commit = _git('rev-parse', 'HEAD', cwd=repo)
-    dirty = bool(_git('status', '--porcelain', '--untracked-files=no', cwd=repo)) if commit else None
-    lock, dists = repo/LOCK, installed_distributions()
-    pins = lock_pins(lock)
-    return dict(python=platform.python_version(), platform=platform.platform(), host=socket.gethostname(),
-                versions=vers, device=torch.cuda.get_device_name(0) if cuda else 'CPU', cuda=cuda,
-                cpu_count=os.cpu_count(), torch_threads=torch.get_num_threads(),
-                git_commit=commit, git_dirty=dirty,
-                lock_sha256=hashlib.sha256(lock.read_bytes()).hexdigest() if pins else None,
-                lock_differences=lock_differences(pins, dists) if pins else None, distributions=dists)
+__all__ = ['KERNEL', 'KERNEL_HELP', 'STEP', 'DEVICES', 'PREIMPORT', 'STOP_WITH_PARENT', 'CELL_TIMEOUT', 'error_line',
+           'RunFailure', 'check_kernel', 'check_device', 'execute_notebook', 'start_kernel', 'Interrupted',
+           'Interrupts', 'stop_kernel', 'stop_with_parent', 'RunStatus', 'execute_series', 'run_series', 'next_attempt',
+           'resume_series']
 
 # %% ../nbs/05_run.ipynb #07c8822d
 KERNEL = 'petclassifier'
@@ -305,70 +252,6 @@ def stop_with_parent(poll:float=1.0 # seconds between two looks at the parent pr
 # %% ../nbs/05_run.ipynb #a6d41254
 def _log(msg, quiet=False):
     if not quiet: print(msg, flush=True)
-
-# %% ../nbs/05_run.ipynb #49191186
-def progress_line(nb:str, # the notebook that wrote the event
-                  e:dict): # one event of progress.jsonl
-    "One line for the terminal from a progress event."
-    if e['stage'] == 'warning': return f"    {nb}  WARNING: {e['message']}"
-    if e['stage'] == 'lr_find':
-        if e.get('done'):
-            return (f"    {nb}  lr_find  {'stopped early at' if e['iteration'] < e['of'] else 'finished'} "
-                    f"{e['iteration']}/{e['of']}")
-        return (f"    {nb}  lr_find  iteration {e['iteration']}/{e['of']}  lr {e['lr']:.2e}  smoothed loss "
-                f"{e['loss']:.4f}")
-    err = '' if e.get('error_rate') is None else f"  error_rate {e['error_rate']:.4f}"
-    return (f"    {nb}  {e['stage']} epoch {e['epoch']}/{e['epochs']}  train_loss {e['train_loss']:.4f}"
-            f"  valid_loss {e['valid_loss']:.4f}{err}  {e['seconds']:.1f} s")
-
-# %% ../nbs/05_run.ipynb #26f4b19f
-class SeriesProgress:
-    "The runner's output: lines for notebooks and epochs; on a terminal also a bar over the series."
-    def __init__(self, run, start:int, quiet:bool=False, poll:float=0.5):
-        self.path, self.quiet, self.nb, self.bar, self.poll = (artefact(run, 'progress'), quiet, None, None,
-                                                               poll)
-        self.pos = self.path.stat().st_size if self.path.exists() else 0  # a resumed run: only what is new
-        if not quiet and sys.stdout.isatty():
-            from tqdm import tqdm
-            self.bar = tqdm(total=len(SERIES), initial=start, unit='notebook', file=sys.stdout, leave=False,
-                            bar_format='{l_bar}{bar}| {n_fmt}/{total_fmt} notebooks [{elapsed}]')
-        import threading
-        # the lock: one reader of the file at a time (the thread, or `notebook` and `ended`), one writer of
-        # lines
-        self.lock, self.stop, self.drained = threading.RLock(), threading.Event(), threading.Event()
-        self.thread = threading.Thread(target=self._follow, daemon=True)
-        self.thread.start()
-    def line(self, msg:str, warning:bool=False):
-        "Print `msg`: on stdout unless quiet; a warning on stderr, always."
-        if self.quiet and not warning: return
-        f = sys.stderr if warning else sys.stdout
-        with self.lock:
-            if self.bar is not None: self.bar.write(msg, file=f)
-            else: print(msg, file=f, flush=True)
-    def _drain(self):
-        with self.lock:
-            if not self.path.exists(): return
-            with open(self.path) as f:
-                f.seek(self.pos); text = f.read()
-            done = text[:text.rfind('\n') + 1]  # whole lines only: the last one may be half written
-            self.pos += len(done.encode())
-            for l in done.splitlines():
-                try: e = json.loads(l); msg = progress_line(self.nb or '?', e)
-                except (ValueError, KeyError, TypeError): continue  # a line this version does not know
-                self.line(msg, warning=e['stage'] == 'warning')
-    def _follow(self):
-        # `drained`: a pass ended (for tests)
-        while not self.stop.wait(self.poll): self._drain(); self.drained.set()
-    def notebook(self, nb:str, msg:str):
-        "Start of notebook `nb`."
-        self._drain(); self.nb = nb; self.line(msg)
-        if self.bar is not None: self.bar.set_description(nb)
-    def ended(self, msg:str, succeeded:bool=True):
-        self._drain(); self.line(msg)
-        if self.bar is not None and succeeded: self.bar.update(1)
-    def close(self):
-        self.stop.set(); self.thread.join(timeout=2); self._drain()
-        if self.bar is not None: self.bar.close()
 
 # %% ../nbs/05_run.ipynb #796fe3db
 class RunStatus:

@@ -179,7 +179,7 @@ def test_the_front_page_is_not_a_lesson():
 def test_the_lock_holds_what_settings_ini_asks_for():
     "requirements.lock (scripts/lock.sh) pins every requirement of settings.ini, the extras' too, at a version it allows."
     from packaging.requirements import Requirement
-    from petclassifier.run import LOCK, lock_pins, _dist_name
+    from petclassifier.environment import LOCK, lock_pins, _dist_name
     cfg = ConfigParser(); cfg.read(ROOT/'settings.ini')
     c = cfg['DEFAULT']
     reqs = [Requirement(r) for k in c if k == 'requirements' or k.endswith('_requirements') for r in c[k].split()]
