@@ -89,8 +89,7 @@ def add_command(sub, # the sub-parsers of `parser()`
 
 # %% ../nbs/07_cli.ipynb #d9109b91
 def _tracking(track:str|None, tracking_uri:str|None) -> bool:
-    ("Whether the run is tracked (`--track`, `--tracking-uri` or the environment variable); refuses before "
-     "the run when MLflow is missing.")
+    "Whether the run is tracked (--track, --tracking-uri, the variable); refused now when MLflow is missing."
     asked = ('--track mlflow' if track else '--tracking-uri' if tracking_uri
              else f'${TRACKING_ENV}' if os.getenv(TRACKING_ENV) else None)
     if asked: require_mlflow(asked)
@@ -114,8 +113,7 @@ def _summary(run):
 
 # %% ../nbs/07_cli.ipynb #30563ca4
 def _execute(resume, overrides:dict, device, **kw) -> tuple:
-    ("`(run folder or None, exit status)` of the series: resumed, or started with `kw` (profile, runs_dir, "
-     "reuse, run_dir, and the runner's options).")
+    "`(run folder or None, exit status)` of the series: resumed, or started with `kw` (run_series' options)."
     run = None
     try:
         if resume:
@@ -166,8 +164,7 @@ def cmd_run(
     return _finish_run(run, code, quiet, (tracking_uri, experiment) if track else None)
 
 def _finish_run(run, code:int, quiet:bool=False, tracking:tuple|None=None) -> int:
-    ("After the series: the report, the tracking (`(uri, experiment)`), the summary and what to do next; "
-     "returns the exit code.")
+    "After the series: report, tracking (`(uri, experiment)`), summary and what next; returns the exit code."
     from petclassifier.report import write_report
     htm, ran = None, code  # `ran`: how the series itself ended
     try: htm = write_report(run)[1]
@@ -378,8 +375,7 @@ def main(argv:list|None=None # arguments (default sys.argv[1:])
         return _dispatch(args)
 
 def _quiet_libraries():
-    ("Library deprecation chatter (torch.jit, pandas options set by fastai) is not for the users of a "
-     "command line.")
+    "Libraries' deprecation chatter (torch.jit, pandas options fastai sets) is not for a command's users."
     warnings.filterwarnings('ignore', category=FutureWarning)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     warnings.filterwarnings('ignore', message=".*mode.chained_assignment.*")

@@ -144,8 +144,7 @@ def write_json(path, # file to write
     return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 def read_json(path): # JSON file to read
-    ("The content of a JSON record, with a `PetError` naming the notebook that rewrites it when it is "
-     "missing or damaged.")
+    "A JSON record's content; a `PetError` naming the notebook that rewrites it when missing or damaged."
     path = Path(path)
     producer = (next((f.producer for f in RUN_FILES.values() if f.name == path.name), None)
                 or 'the notebook that wrote it')
@@ -155,8 +154,7 @@ def read_json(path): # JSON file to read
         raise PetError(f"{path} is not valid JSON (damaged or truncated): run {producer} again") from None
 
 def read_record(path) -> dict: # JSON file that may be missing or damaged (a run that stopped early)
-    ("The content of a JSON record, or `{}` when it is missing or damaged: for readers that show what there "
-     "is.")
+    "A JSON record's content, or `{}` when it is missing or damaged: for readers that show what there is."
     try: return read_json(path)
     except PetError: return {}
 
@@ -164,8 +162,7 @@ def read_record(path) -> dict: # JSON file that may be missing or damaged (a run
 @contextmanager
 def folder_lock(path # the lock file, inside the folder to hold (`run.lock` of a run folder)
                ):
-    ("Hold `path` exclusively while the block runs; a `PetError` naming the holder's pid when another "
-     "process does.")
+    "Hold `path` exclusively while the block runs; a `PetError` naming the holder's pid if another does."
     try: import fcntl
     except ImportError: yield; return  # no flock on this system: nothing to hold
     path = Path(path)
@@ -216,8 +213,7 @@ def _inline_figures() -> bool:
 
 def save_figure(fig, # a matplotlib figure
                 path): # where to write it (PNG)
-    ("Save `fig` to `path`, atomically, and return the path. In a notebook the saved picture is shown, not "
-     "the figure.")
+    "Save `fig` to `path` atomically; returns the path. In a notebook the saved picture is shown."
     p = atomic_write(path, lambda tmp: fig.savefig(tmp, format='png', dpi=100, bbox_inches='tight'))
     # drawing the figure again for the notebook took as long as saving it (4 s for 37 x 37 labels)
     if _inline_figures():
@@ -237,15 +233,13 @@ def cache_dir(sub:str|None=None # sub-folder, e.g. 'images' or 'weights'
 
 # %% ../nbs/00_core.ipynb #43284d4f
 def config_dir() -> Path:
-    ("The per-user settings folder: $PETCLASSIFIER_CONFIG, else $XDG_CONFIG_HOME/petclassifier "
-     "(~/.config/petclassifier).")
+    "The settings folder: $PETCLASSIFIER_CONFIG, else $XDG_CONFIG_HOME/petclassifier (~/.config/...)."
     base = os.getenv('PETCLASSIFIER_CONFIG') or Path(os.getenv('XDG_CONFIG_HOME')
                                                      or '~/.config')/'petclassifier'
     return Path(base).expanduser()
 
 def model_key() -> bytes:
-    ("This user's key for signing model files, made on first use (mode 0600); a `PetError` when others can "
-     "read it.")
+    "This user's key for signing model files, made on first use (mode 0600); refused if others can read it."
     p = config_dir()/'model.key'
     try:
         if not p.exists():
@@ -296,8 +290,7 @@ def verify_model(path # a model file about to be loaded
 
 def check_trusted(path, # an export.pkl about to be unpickled
                   trust:bool=False): # the user vouches for it (--trust)
-    ("`path` when this user's runs signed it or `trust` is set; else a `PetError` saying why, and what "
-     "--trust means.")
+    "`path` if this user's runs signed it or `trust` is set; else a `PetError`: why, and what --trust is."
     if not trust and (why := verify_model(path)):
         raise PetError(f"{path} was not written by your runs: {why}. export.pkl is a pickle and loading it "
                        f"runs code; pass --trust only if you know where the file comes from")
@@ -327,8 +320,7 @@ TUTORIAL_LR = dict(lr_lo=6e-5, lr_hi=2e-4)
 
 def page_css(width:int=1000 # widest the text may be, in pixels
             ) -> str:
-    ("The style sheet every HTML page of the project starts from (report, sweep, diff): system fonts, plain "
-     "tables, banners.")
+    "The style sheet every HTML page starts from (report, sweep, diff): system fonts, plain tables, banners."
     return (f'body{{font-family:system-ui,sans-serif;max-width:{width}px;margin:2em auto;padding:0 1em}}'
             'table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:1px solid '
             '#ddd;text-align:left}img{max-width:100%}.alert{background:#fde2e1;border:2px solid '

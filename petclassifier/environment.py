@@ -38,15 +38,13 @@ def installed_distributions() -> dict:
 
 def lock_differences(pins:dict, # `lock_pins`
                      installed:dict) -> dict: # `installed_distributions`
-    ("`{name: [locked, installed]}` for every locked distribution installed at another version, or not at "
-     "all (None).")
+    "`{name: [locked, installed]}` of each locked distribution at another version, or missing (None)."
     return {k: [v, installed.get(k)] for k, v in pins.items() if installed.get(k) != v}
 
 # %% ../nbs/05_environment.ipynb #08ba5482
 def environment_info(device:str='auto' # 'auto', 'cpu' or 'cuda': what the run was asked to use
                     ) -> dict:
-    ("Versions (every installed distribution, and how they differ from the lock), device, code revision and "
-     "host of this run.")
+    "Versions (all distributions, and how they differ from the lock), device, code revision and host."
     from importlib.metadata import version
     import torch
     vers = {p: version(p) for p in ('petclassifier', 'torch', 'torchvision', 'fastai', 'fastcore', 'timm',

@@ -36,8 +36,7 @@ def project_root() -> Path:
 
 # %% ../nbs/05_params.ipynb #31267b9e
 def nbs_dir() -> Path:
-    ("Folder holding the series' notebooks: $PETCLASSIFIER_NBS, else `nbs/` of the checkout this package "
-     "runs from.")
+    "The series' notebooks folder: $PETCLASSIFIER_NBS, else `nbs/` of the checkout this package runs from."
     p = Path(os.getenv('PETCLASSIFIER_NBS') or project_root()/'nbs')
     missing = [nb for nb in SERIES if not (p/f'{nb}.ipynb').exists()]
     if missing:
@@ -115,8 +114,7 @@ def _per_notebook(resolved:dict, nb_params:dict) -> dict:
 _checked_folders = {}  # image folder -> `folder_listing` when it passed `check_images` in this process
 
 def folder_listing(folder) -> str:
-    ("A SHA-256 of every file's path, size and modification time under `folder`: it changes when any file "
-     "does.")
+    "A SHA-256 of each file's path, size and modification time under `folder`: it changes when a file does."
     def seen(p):  # through links, as the image checks read them; a broken link is a file too
         try: s = os.stat(p)
         except OSError: return (p, -1, -1)

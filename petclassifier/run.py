@@ -28,8 +28,7 @@ KERNEL_HELP = ("the Jupyter kernel 'petclassifier' is not registered: run 'bash 
 
 def error_line(info:dict # a run's error, as `status.json` keeps it: notebook, cell, type, message
               ) -> str:
-    ("How a run's error reads: `02_lr_find failed in cell 7: PetError: ...`, or `02_lr_find interrupted: "
-     "stopped by ...`.")
+    "A run's error as one line: `02_lr_find failed in cell 7: PetError: ...`, or `... interrupted: ...`."
     if info.get('type') == 'Interrupted': return (f"{info.get('notebook') or 'the run'} interrupted: "
                                                   f"{info['message']}")
     cell = f" in cell {info['cell']}" if info.get('cell') else ''
@@ -86,8 +85,7 @@ def _keep_cell(c, with_tests:bool) -> bool:
 
 # %% ../nbs/05_run.ipynb #83fdd18d
 def _load_for_run(path, with_tests:bool=False):
-    ("The notebook at `path` as a run executes it: no `eval: false` cells, and no test cells unless "
-     "`with_tests`.")
+    "The notebook at `path` as a run executes it: no `eval: false` cells, no test cells unless `with_tests`."
     import nbformat  # imported here: it takes a second, which `petclassifier --help` should not pay
     nb = nbformat.read(str(path), as_version=4)
     nb.cells = [c for c in nb.cells if _keep_cell(c, with_tests)]
@@ -152,8 +150,7 @@ def start_kernel(kernel:str=KERNEL, # Jupyter kernel name
                  cwd=None, # working directory of the kernel (the run folder)
                  log=None, # open binary file for the kernel's stdout/stderr (default: inherited)
                  device:str='auto'): # 'cpu': the kernel sees no GPU, whatever the machine has
-    ("Start a Jupyter kernel now, importing fastai as it starts when it is an IPython kernel; returns its "
-     "manager.")
+    "Start a Jupyter kernel now (an IPython one imports fastai as it starts); returns its manager."
     from jupyter_client.manager import AsyncKernelManager
     from jupyter_core.utils import run_sync  # the event loop papermill's client uses too
     # the kernel talks over sockets in a folder of its own: TCP ports, picked free and bound a moment later by
@@ -181,8 +178,7 @@ class Interrupted(Exception):
     "The run was interrupted by SIGINT or SIGTERM."
 
 class Interrupts:
-    ("While active, SIGINT and SIGTERM raise `Interrupted`; one that comes while `hold` is on waits for "
-     "`release` or `check`.")
+    "While active, SIGINT and SIGTERM raise `Interrupted`; during `hold` one waits for `release` or `check`."
     def __init__(self): self.holding, self.pending, self.old = 0, None, {}
     def _handle(self, signum, frame):
         name = signal.Signals(signum).name
@@ -198,8 +194,7 @@ class Interrupts:
         for s, h in self.old.items(): signal.signal(s, h)
     def hold(self): self.holding += 1
     def check(self):
-        ("Raise a signal that came while held, now: for a loop that holds throughout and stops where it "
-         "safely can.")
+        "Raise a signal that came while held, now: for a loop that holds throughout and stops where it can."
         if self.pending:
             name, self.pending = self.pending, None
             raise Interrupted(name)
@@ -218,8 +213,7 @@ class Interrupts:
 # %% ../nbs/05_run.ipynb #3b81577c
 def stop_kernel(km, # a manager from `start_kernel`
                 now:bool=False): # kill at once instead of asking the kernel to shut down
-    ("Shut the kernel of `km` down; a kernel that is already gone is fine. A signal meanwhile kills it, then "
-     "goes on.")
+    "Shut the kernel of `km` down (one already gone is fine); a signal meanwhile kills it, then goes on."
     from jupyter_core.utils import run_sync
     try: run_sync(km.shutdown_kernel)(now=now)
     except Interrupted:
@@ -234,8 +228,7 @@ STOP_WITH_PARENT = 'PETCLASSIFIER_STOP_WITH_PARENT'  # set by a sweep's task in 
 
 def stop_with_parent(poll:float=1.0 # seconds between two looks at the parent process
                     ):
-    ("With $PETCLASSIFIER_STOP_WITH_PARENT set to a pid, SIGTERM this process once its parent is not that "
-     "process.")
+    "With $PETCLASSIFIER_STOP_WITH_PARENT set to a pid, SIGTERM this process once its parent is another."
     v = os.getenv(STOP_WITH_PARENT)
     if not v: return None
     import threading
@@ -348,8 +341,7 @@ def _start_records(run, profile, overrides, resolved, per_nb, device, reused_fro
 
 # %% ../nbs/05_run.ipynb #1a0d54e0
 def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
-    ("A new run folder (`run_dir` if given) and its first notebook's kernel, started at once, output to "
-     "kernels.log.")
+    "A new run folder (`run_dir` if given) and its first notebook's kernel, started now, into kernels.log."
     run = claim_run_dir(run_dir) if run_dir else RUNS.new(runs_dir, profile)
     try:
         with open(artefact(run, 'kernel_log'), 'ab') as log: return run, start_kernel(kernel, run, log,
@@ -357,8 +349,7 @@ def _first_kernel(runs_dir, profile, kernel, device, run_dir=None) -> tuple:
     except BaseException: shutil.rmtree(run, ignore_errors=True); raise
 
 def _discard(run, km, made:list):
-    ("Stop the kernel of a run that never started its first notebook; remove its folder, and the folders "
-     "made for it.")
+    "Stop the kernel of a run that never began its first notebook; remove its folder and those made for it."
     stop_kernel(km, now=True)
     shutil.rmtree(run, ignore_errors=True)
     for d in made:  # deepest first
@@ -384,8 +375,7 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                with_tests:bool=False, # also run each notebook's test cells
                reuse=None, # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
                run_dir=None): # the run folder to make (it must not exist) instead of a new one in `runs_dir`
-    ("Execute the whole series into a new run folder; returns it. Raises `RunFailure`/`Interrupted` (folder "
-     "kept).")
+    "Execute the series into a new run folder and return it; `RunFailure`/`Interrupted` keep the folder."
     with Interrupts() as irq:
         stop_with_parent()  # a sweep's run: stop with the task that started it
         check_device(device)

@@ -247,8 +247,7 @@ def _session_dir():
 
 def is_ray_process(cmdline:list # a process's command line
                   ) -> bool:
-    ("True for Ray's own processes: its programs and scripts (raylet, gcs_server, monitors, agents) and its "
-     "workers (ray::...).")
+    "True for Ray's own processes: its programs and scripts (raylet, gcs_server, agents), its workers."
     import ray
     home = os.path.dirname(ray.__file__) + os.sep
     return bool(cmdline) and (cmdline[0].startswith('ray::') or any(a.startswith(home) for a in cmdline[:3]))
@@ -280,8 +279,7 @@ def ray_leftovers(session_dir:str|None, # a Ray session folder (or the temp fold
 
 # %% ../nbs/14_sweep.ipynb #34fb01b8
 def _passed_env(cpus_per_run) -> dict:
-    ("Variables a run needs wherever it runs: this project's settings, threads for its share of cores, no "
-     "display.")
+    "Variables a run needs wherever it runs: the project's settings, threads for its cores, no display."
     env = {k: v for k, v in os.environ.items() if k.startswith('PETCLASSIFIER_')}
     return dict(env, OMP_NUM_THREADS=str(max(1, math.floor(cpus_per_run))), MPLBACKEND='Agg')
 
@@ -346,8 +344,7 @@ def collect(rec:dict, # the run's record
 def ended_line(i:int, # the run's place in this sweep's order, from 1
                n:int, # runs executed by this sweep
                rec:dict): # the run's finished record
-    ("The progress line of an ended run: its state, configuration, seed and time, then its metrics or its "
-     "error.")
+    "The progress line of an ended run: state, configuration, seed, time, then its metrics or its error."
     m = ' '.join(f"{k}={v:.4f}" for k, v in rec['metrics'].items() if isinstance(v, (int, float)))
     secs = '' if rec['seconds'] is None else f"{round(rec['seconds'])} s"
     return (f"[{i}/{n}] {rec['status']:<9} {config_label(rec['config'])} seed={rec['seed']} "
@@ -373,8 +370,7 @@ def schedule(ray, # the `ray` module (or a stand-in with `wait`, `get` and `canc
              max_parallel:int, # tasks in flight at most
              irq:Interrupts, # held throughout: a signal is acted on at the loop's next check
              say=print): # where progress lines go
-    ("Execute `todo`, at most `max_parallel` at a time, recording each run as it ends; a signal cancels "
-     "those in flight.")
+    "Execute `todo`, `max_parallel` at a time, recording each run as it ends; a signal cancels the rest."
     queue, in_flight, n = list(enumerate(todo, 1)), {}, len(todo)
     try:
         while queue or in_flight:
@@ -414,8 +410,7 @@ def ray_session(address:str|None, # a Ray cluster; None: a local instance of thi
             if left: say(f"stopped {len(left)} Ray process(es) the local instance left behind")
 
 def _sized_task(ray, address:str|None, n:int, cpus_per_run, gpus_per_run, max_parallel, say):
-    ("`run_task` made remote with each run's share of the cluster, the variables a run gets, and the runs at "
-     "a time.")
+    "`run_task` made remote with each run's share of the cluster; the variables a run gets; runs at a time."
     res = ray.cluster_resources()
     cpus, gpus, par = parallelism(res, cpus_per_run, gpus_per_run, max_parallel, n)
     say(f"ray {ray.__version__}: {'a local instance' if address is None else 'cluster ' + address}, "
@@ -430,8 +425,7 @@ def execute_sweep(sweep, # the sweep folder (absolute)
                   address:str|None=None, # Ray cluster to use; None: a local instance for this sweep
                   cpus_per_run:float|None=None, gpus_per_run:float|None=None, max_parallel:int|None=None, # see `parallelism`
                   say=print): # where progress lines go
-    ("Execute the runs still to do on Ray, updating their records and `sweep-status.json`; returns the "
-     "records.")
+    "Run the runs still to do on Ray, updating their records and `sweep-status.json`; returns the records."
     todo = [r for r in runs if r['status'] != 'succeeded']
     # decided now: resume or new, from what is on disk
     for r in todo: r['command'] = run_command(r, profile, sweep)
@@ -476,8 +470,7 @@ def sweep_table(runs:list # run records
 # %% ../nbs/14_sweep.ipynb #d90355e5
 def plot_sweep(runs:list # run records
               ):
-    ("Final (filled) and head (hollow) error rate of each succeeded run, by configuration, with the mean as "
-     "a bar.")
+    "Final (filled) and head (hollow) error of each succeeded run, by configuration; a bar at the mean."
     import matplotlib.pyplot as plt
     labels = list(dict.fromkeys(config_label(r['config']) for r in runs))
     seeds = list(dict.fromkeys(r['seed'] for r in runs))
@@ -505,8 +498,7 @@ def plot_sweep(runs:list # run records
 
 # %% ../nbs/14_sweep.ipynb #bf64c33e
 def _run_item(r:dict) -> list:
-    ("A run of the sweep as an item of a report list: id, configuration, seed, state, time, a link to its "
-     "report, its error.")
+    "A run as an item of the report's list: id, configuration, seed, state, time, link to its report, error."
     where = ', '.join(w for w in (f"{r['seconds']:.0f} s" if r.get('seconds') else '',
                                   f"node {r['node'][:8]}" if r.get('node') else '') if w)  # node: short
     text = (f"{r['id']} {config_label(r['config'])} seed {r['seed']}: **{r['status']}**"
@@ -518,8 +510,7 @@ def _run_item(r:dict) -> list:
 def sweep_blocks(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list) -> list: # run records
-    ("The sweep's report as `06_report`'s blocks: what ran, a banner when runs failed, the configurations, "
-     "the plot, the runs.")
+    "The sweep's report as `06_report`'s blocks: what ran, a banner for failures, configurations, plot, runs."
     bad = [r for r in runs if r['status'] != 'succeeded']
     blocks = [('h1', f"petclassifier sweep {Path(sweep).name}"),
               ('p', f"Profile **{definition['profile']}**, grid {definition['grid'] or '{}'}, seeds "
@@ -533,8 +524,7 @@ def sweep_blocks(sweep, # the sweep folder
 def sweep_report(sweep, # the sweep folder
                  definition:dict, # `sweep.json`
                  runs:list): # run records
-    ("Write sweep.png, then sweep.md and sweep.html from `sweep_blocks` with the run report's renderers; "
-     "returns the .md and .html paths.")
+    "Write sweep.png, sweep.md and sweep.html (the run report's renderers); returns the .md and .html paths."
     # pandas and matplotlib: only for the report
     from petclassifier.report import render_markdown, render_html
     import matplotlib.pyplot as plt
@@ -603,8 +593,7 @@ def resume_sweep(sweep, # a sweep folder
                  corrections:dict|None=None, # new values for the reruns (--set)
                  address:str|None=None, # Ray cluster address; None: a local instance
                  say=print, **parallel): # `cpus_per_run`, `gpus_per_run`, `max_parallel`
-    ("Rerun the runs of `sweep` that failed, were interrupted or never ran; returns `(sweep folder, run "
-     "records)`.")
+    "Rerun the runs of `sweep` that failed, were interrupted or never ran; returns `(sweep folder, records)`."
     if address is not None and not Path(sweep).is_absolute():
         raise PetError(f"--resume {sweep} is relative: with a cluster, give the sweep folder's absolute path "
                        f"that every node shares")
