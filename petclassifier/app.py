@@ -40,8 +40,7 @@ def check_exported(folder, # a run folder, or any folder holding an export
 def classify(clf, # an `OnnxClassifier`
              image, # the photo's file, as Gradio hands it over (None when the photo was removed)
              top:int=TOP) -> tuple:
-    ("What the app shows for a photo: `{breed: probability}` for the `top` best breeds, and a line on the "
-     "species.")
+    "What the app shows for a photo: `{breed: probability}` of the `top` best breeds, and a species line."
     if image is None: return None, ''
     try: p = clf.probs([image])[0]
     # what Pillow raises for a file it cannot read

@@ -20,8 +20,7 @@ __all__ = ['MAX_ERROR_INCREASE', 'MAX_SLOWDOWN', 'ALPHA', 'TEST', 'SWEEP_TEST', 
 # %% ../nbs/09_compare.ipynb #042270ae
 def data_identity(rec:dict # the content of a run's data.json
                  ) -> dict|None:
-    ("What fixes a run's validation images: the image list's fingerprint, `valid_pct` and the split `seed`; "
-     "None if unknown.")
+    "What fixes a run's validation images: image fingerprint, `valid_pct` and split `seed`; None if unknown."
     if not rec.get('fingerprint'): return None
     p = rec.get('params') or {}
     return dict(fingerprint=rec['fingerprint'], valid_pct=p.get('valid_pct'), seed=p.get('seed'))
@@ -80,8 +79,7 @@ def metric_rows(a:dict, b:dict # summaries (`run_summary`) of the base and the n
 # %% ../nbs/09_compare.ipynb #25001ba9
 def breed_moves(a:dict, b:dict, # summaries of the base and the new run
                 n:int=5): # how many breeds to list
-    ("The `n` breeds whose validation error rate changed most (either way), largest change first; unchanged "
-     "breeds are left out.")
+    "The `n` breeds whose validation error rate changed most (either way), largest first; unchanged left out."
     pa, pb = a['per_breed'], b['per_breed']
     rows = [dict(breed=k, base=pa[k], new=pb[k], change=pb[k] - pa[k]) for k in sorted(set(pa) & set(pb))
             if pa[k] is not None and pb[k] is not None and pb[k] != pa[k]]
@@ -90,8 +88,7 @@ def breed_moves(a:dict, b:dict, # summaries of the base and the new run
 # %% ../nbs/09_compare.ipynb #65ed1224
 def time_rows(a:dict, b:dict # summaries of the base and the new run
              ) -> list:
-    ("Seconds per notebook of the series in both runs and their ratio (new / base), then the total over the "
-     "series.")
+    "Seconds per notebook in both runs and their ratio (new / base), then the total over the series."
     def row(name, x, y): return dict(notebook=name, base=x, new=y, ratio=y / x if x and y is not None
                                                                          else None)
     rows = [row(nb, a['seconds'].get(nb), b['seconds'].get(nb)) for nb in SERIES]
@@ -108,8 +105,7 @@ TEST = "one-sided Fisher's exact test"
 def rise_p_value(base:float, # the base run's error rate
                  new:float, # the new run's
                  n:int) -> float: # validation images, the same for both
-    ("The chance of a rise from `base` to `new` or more if both models erred alike (one-sided Fisher's exact "
-     "test).")
+    "The chance of a rise from `base` to `new` or more if both models erred alike (one-sided Fisher's test)."
     e1, e2 = round(base * n), round(new * n)
     # all the errors, shared at random between two sets of n: how often does the new one get e2 or more?
     t = e1 + e2
@@ -129,8 +125,7 @@ def check_same_data(a:dict, b:dict, # summaries of the base and the new run
 
 # %% ../nbs/09_compare.ipynb #e57e9b1e
 def _rise(r:dict, max_error_increase:float|None, n:int|None) -> str|None:
-    ("Why the rise of metric row `r` is a regression, or None: by the test on `n` images, else by the fixed "
-     "limit.")
+    "Why the rise of metric row `r` is a regression, or None: by the test on `n` images, else by the limit."
     if r['change'] is None or r['change'] <= 1e-9: return None
     rose = f"{r['metric']} rose by {r['change']:.4f} ({r['base']:.4f} -> {r['new']:.4f})"
     if max_error_increase is None and n:
@@ -144,8 +139,7 @@ def regressions(metrics:list, # output of `metric_rows`
                 max_error_increase:float|None=None, # a fixed limit; None: the test on `n` images
                 max_slowdown:float=MAX_SLOWDOWN,
                 n:int|None=None) -> list: # validation images of both runs (None: unknown, the fixed limit 0.02)
-    ("The reasons, one phrase each, why the new run is worse than the base; empty when it is within the "
-     "limits.")
+    "The reasons, one phrase each, why the new run is worse than the base; empty when within the limits."
     out = [why for why in (_rise(r, max_error_increase, n) for r in metrics) if why]
     t = times[-1]
     if t['ratio'] is not None and t['ratio'] > max_slowdown + 1e-9:
@@ -156,8 +150,7 @@ def regressions(metrics:list, # output of `metric_rows`
 # %% ../nbs/09_compare.ipynb #7b40a197
 def package_changes(a:dict, b:dict # summaries of the base and the new run
                    ) -> dict:
-    ("`{name: [base, new]}` for each distribution installed at another version (None: not installed); {} if "
-     "a run did not record them.")
+    "`{name: [base, new]}` for each distribution at another version (None: absent); {} when unrecorded."
     pa, pb = a.get('packages') or {}, b.get('packages') or {}
     if not pa or not pb: return {}
     return {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
@@ -281,8 +274,7 @@ def sweep_errors(sweep, # a sweep folder
 def spread_p_value(base:list, # a configuration's errors over seeds in the base sweep
                    new:list # and in the new sweep
                   ) -> float|None:
-    ("How often the new mean would be this much higher if both sets came from alike spreads; None under two "
-     "seeds a side.")
+    "How often the new mean would be this much higher if both came from alike spreads; None under 2 seeds."
     if len(base) < 2 or len(new) < 2: return None
     # no spread at all: any rise is beyond it
     if statistics.pvariance(base) == 0 and statistics.pvariance(new) == 0:
@@ -293,8 +285,7 @@ def spread_p_value(base:list, # a configuration's errors over seeds in the base 
 # %% ../nbs/09_compare.ipynb #bffb7011
 def sweep_rows(a:dict, b:dict # `sweep_errors` of the base and the new sweep
               ) -> list:
-    ("One row per configuration both sweeps ran: mean, spread and runs on each side, the change of the mean "
-     "and its p.")
+    "One row per configuration both sweeps ran: mean, spread, runs on each side, the mean's change and its p."
     sd = lambda v: statistics.stdev(v) if len(v) > 1 else None
     return [dict(configuration=k, base_mean=statistics.mean(a[k]), base_std=sd(a[k]), base_runs=len(a[k]),
                  new_mean=statistics.mean(b[k]), new_std=sd(b[k]), new_runs=len(b[k]),

@@ -18,8 +18,7 @@ __all__ = ['INFERENCE_FILES', 'ONNX_OPSET', 'resize_matrix', 'load_item', 'learn
 def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
                   size:int=224 # side of the image the network sees
                  ):
-    ("fastai's validation resampling from `item_size` to `size` px (area shrink, then bilinear) as a (size, "
-     "item_size) tensor.")
+    "fastai's validation resampling from `item_size` to `size` px (area, then bilinear) as a matrix."
     import torch, torch.nn.functional as F
     m = torch.eye(item_size)[None]  # one row of the identity per input pixel, resampled like an image row
     shrink = item_size / size / 2   # fastai averages first when the output is less than half the input
@@ -30,8 +29,7 @@ def resize_matrix(item_size:int=460, # side of the square that `Resize` makes
 def load_item(fn, # an image file
               item_size:int=460 # side of the square, as `Resize(item_size)`
              ) -> np.ndarray:
-    ("The photo as fastai's validation `Resize` makes it: centre square, bilinear, as (item_size, item_size, "
-     "3) bytes.")
+    "The photo as fastai's validation `Resize` makes it: centre square, bilinear, (item_size, item_size, 3)."
     with Image.open(fn) as im:
         im.load(); im = im.convert('RGB')
     w, h = im.size
@@ -42,8 +40,7 @@ def load_item(fn, # an image file
 
 # %% ../nbs/15_deploy.ipynb #3072679f
 def _normalize_stats(learn) -> tuple:
-    ("The (mean, std) of the learner's `Normalize` batch transform as lists of three floats; (0, 1) without "
-     "one (pretrained=False).")
+    "(mean, std) of the learner's `Normalize` as lists of three floats; (0, 1) without one (not pretrained)."
     norm = [t for t in learn.dls.after_batch.fs if type(t).__name__ == 'Normalize']
     if not norm: return [0.0] * 3, [1.0] * 3
     if len(norm) > 1: raise PetError("the learner normalises its batches twice: export a learner made by "
@@ -51,8 +48,7 @@ def _normalize_stats(learn) -> tuple:
     return [float(v) for v in norm[0].mean.flatten()], [float(v) for v in norm[0].std.flatten()]
 
 def learner_sizes(learn) -> tuple:
-    ("`(item_size, size)` of the learner's validation pipeline: the side of its `Resize` square and of its "
-     "batches.")
+    "`(item_size, size)` of the learner's validation pipeline: its `Resize` square's side, its batches' side."
     from fastai.vision.augment import Resize, RandomResizedCropGPU
     rs = [t for t in learn.dls.after_item.fs if isinstance(t, Resize)]
     crops = [t for t in learn.dls.after_batch.fs if isinstance(t, RandomResizedCropGPU)]
@@ -64,8 +60,7 @@ def learner_sizes(learn) -> tuple:
 def inference_graph(learn, # a trained fastai learner
                     item_size:int, # side of `Resize`'s square
                     size:int): # side the network sees
-    ("The learner's network with fastai's validation resampling, normalisation and softmax around it (a "
-     "`torch.nn.Module`).")
+    "The network with fastai's validation resampling, normalisation and softmax around it (an `nn.Module`)."
     import copy, torch
     class InferenceGraph(torch.nn.Module):
         def __init__(self, model, M, mean, std):
@@ -171,8 +166,7 @@ def top_record(path, # the image
                probs, # its probabilities, one per breed of `labels` (NumPy or PyTorch)
                labels:list, # the breeds
                top:int) -> dict: # how many breeds to keep
-    ("One line of `predict`'s answer: path, best breed, its probability and the `top` best (probabilities "
-     "rounded to 4 places).")
+    "One line of `predict`'s answer: path, best breed, its probability, the `top` best (rounded to 4 places)."
     p = np.asarray(probs, dtype=np.float64)
     idx = np.argsort(-p, kind='stable')[:min(top, len(labels))]
     best = [(labels[j], round(float(p[j]), 4)) for j in idx]
@@ -185,8 +179,7 @@ class OnnxClassifier:
         self.meta = read_json(self.folder/INFERENCE_FILES['meta'])
     @property
     def session(self):
-        ("The ONNX Runtime session, opened on first use; its threads sleep when idle (they leave the cores "
-         "to decoding).")
+        "The ONNX Runtime session, opened on first use; its threads sleep when idle (cores go to decoding)."
         if self._session is None:
             import onnxruntime as ort
             opts = ort.SessionOptions(); opts.log_severity_level = 3
@@ -195,8 +188,7 @@ class OnnxClassifier:
                                                  providers=['CPUExecutionProvider'])
         return self._session
     def probs(self, images:list, chunk:int=2) -> np.ndarray:
-        ("Probabilities for `images` (files), one row each, `chunk` photos per pass: decoding overlaps the "
-         "network.")
+        "Probabilities of `images` (files), a row each, `chunk` a pass: decoding overlaps the network."
         from concurrent.futures import ThreadPoolExecutor
         out, batch = [], []
         # Pillow and ONNX Runtime let threads run
@@ -217,8 +209,7 @@ class OnnxClassifier:
 # %% ../nbs/15_deploy.ipynb #4cab5950
 def load_checked(pkl # an export.pkl that `check_trusted` has let through
                 ):
-    ("`load_learner(pkl, cpu=True)` without fastai's warning about pickles: the signature check has answered "
-     "it.")
+    "`load_learner(pkl, cpu=True)` without fastai's warning on pickles: the signature check answered it."
     import warnings
     from fastai.learner import load_learner
     with warnings.catch_warnings():
@@ -230,8 +221,7 @@ def export_run(run, # a run folder whose series reached 03_discriminative_finetu
                out=None, # folder for the export (default: the run folder)
                trust:bool=False, # load an export.pkl that this user's runs did not sign
                tol:float=1e-3) -> dict: # see `export_onnx`
-    ("Export the run's model to ONNX, checked on its validation images; returns the record written to "
-     "inference.json.")
+    "Export the run's model to ONNX, checked on its validation images; returns what inference.json records."
     from petclassifier.data import load_dls
     run = Path(run)
     pkl = artefact(run, 'export', must_exist=True)

@@ -28,8 +28,7 @@ def _sources_only(cells:list) -> dict:
 def align_cells(a:list, # the cells of the base notebook
                 b:list # the cells of the new one
                ) -> list:
-    ("`(i, j)` pairs of cell indices in notebook order, as nbdime aligns them; None where a cell has no "
-     "partner.")
+    "`(i, j)` pairs of cell indices in order, as nbdime aligns them; None where a cell has no partner."
     from nbdime import diff_notebooks
     diff = diff_notebooks(_sources_only(a), _sources_only(b))
     ops = next((d['diff'] for d in diff if d['key'] == 'cells'), [])
@@ -72,8 +71,7 @@ def _text(v) -> str: return ''.join(v) if isinstance(v, list) else str(v)
 
 def cell_outputs(cell:dict # a notebook cell
                 ) -> tuple:
-    ("`(text, figures)`: what the cell printed, returned and raised, as one text, and its figures as PNG "
-     "bytes.")
+    "`(text, figures)`: what the cell printed, returned and raised as one text, and its figures as PNG bytes."
     text, figures = [], []
     for o in cell.get('outputs', []) if cell.get('cell_type') == 'code' else []:
         d = o.get('data', {})
@@ -148,8 +146,7 @@ def _on_white(im):
 
 def image_difference(a:bytes, b:bytes # two PNG pictures: the base run's and the new run's
                     ) -> tuple:
-    ("`(png, share)`: the new picture faded, the pixels that differ from the base one in red, and their "
-     "share (0: none).")
+    "`(png, share)`: the new picture faded, pixels differing from the base in red, and their share (0: none)."
     from PIL import Image, ImageChops
     if a == b: return b, 0.0  # the same file: nothing differs, and nothing to draw
     ia, ib = (_on_white(Image.open(io.BytesIO(x))) for x in (a, b))
@@ -204,8 +201,7 @@ def breed_errors(run # a run folder
 # %% ../nbs/17_diff.ipynb #b6a6b17d
 def breed_rows(a:dict, b:dict # `breed_errors` of the base run and of the new one
               ) -> list:
-    ("One row per breed of either run: errors and images in both, error rates and change; largest change "
-     "first.")
+    "A row per breed of either run: errors and images in both, error rates and change; largest change first."
     rate = lambda e: e[0] / e[1] if e and e[1] else None
     rows = [dict(breed=k, base=a.get(k), new=b.get(k), base_rate=rate(a.get(k)), new_rate=rate(b.get(k)))
             for k in set(a) | set(b)]
@@ -216,8 +212,7 @@ def breed_rows(a:dict, b:dict # `breed_errors` of the base run and of the new on
 # %% ../nbs/17_diff.ipynb #78c160ed
 def diff_runs(base, new, # two run folders
               rtol:float=RTOL) -> dict:
-    ("Everything the page shows: both runs, the parameters that differ, error rates, breeds and each "
-     "lesson's cells.")
+    "All the page shows: both runs, the parameters that differ, error rates, breeds, and each lesson's cells."
     base, new = Path(base), Path(new)
     for r in (base, new): RUNS.check(r)
     if not (isinstance(rtol, (int, float)) and 0 <= rtol < 1):
@@ -278,8 +273,7 @@ def _figures_html(figs:list, where:str) -> str:
     return ''.join(out)
 
 def _cell_html(c:dict, nb:str, k:int, rtol:float) -> str:
-    ("One pair of cells: its state, the code, the text it showed and its figures; an unchanged text cell "
-     "folded.")
+    "One pair of cells: its state, the code, the text it showed and its figures; an unchanged text folded."
     where = f"{nb}, cell {k}"
     if c['type'] == 'markdown' and c['state'] == 'same':
         text = '\n'.join(x for _, x, _ in c['source'])
@@ -328,8 +322,7 @@ def _breeds_html(rows:list) -> str:
 # %% ../nbs/17_diff.ipynb #85020754
 def lesson_counts(cells:list # `diff_lesson` of one lesson
                  ) -> dict:
-    ("How many pairs of cells changed their code, their text output and their figures, and how many stayed "
-     "the same.")
+    "How many pairs of cells changed their code, their text output, their figures, and how many stayed."
     moved = lambda c, part: any(k not in ('same', 'close') for k, *_ in c[part])
     return dict(cells=len(cells), code=sum(moved(c, 'source') for c in cells),
                 output=sum(moved(c, 'output') for c in cells),

@@ -17,8 +17,7 @@ __all__ = ['SITE_STAMP', 'API_MODULES', 'run_notebooks', 'check_out_dir', 'noteb
 # %% ../nbs/12_docs.ipynb #9471ef5c
 def run_notebooks(run # a run folder
                  ) -> list:
-    ("The executed notebooks of `run` in series order; a `PetError` when `run` is no run folder or one is "
-     "missing.")
+    "The executed notebooks of `run` in series order; a `PetError` if it is no run folder or one is missing."
     run = RUNS.check(run)
     nbs = [artefact(run, 'notebooks')/f'{nb}.ipynb' for nb in SERIES]
     missing = [p.stem for p in nbs if not p.is_file()]
@@ -32,8 +31,7 @@ SITE_STAMP = '.petclassifier-site'  # file that marks a folder as a site written
 
 def check_out_dir(out # the folder the site is to be written to
                  ) -> Path:
-    ("`out` when a site may be written there (absent, empty, or an earlier build with `SITE_STAMP`); else a "
-     "`PetError`.")
+    "`out` if a site may go there (absent, empty, an earlier build with `SITE_STAMP`); else a `PetError`."
     out = Path(out)
     if out.exists() and not out.is_dir(): raise PetError(f"--out {out} is a file: choose a folder for the "
                                                          f"site")
@@ -82,8 +80,7 @@ def api_entry(name:str, # the exported name
 # %% ../nbs/12_docs.ipynb #7731fe59
 def api_page(module:str # a module of petclassifier, e.g. 'core'
             ) -> str:
-    ("Markdown page for `petclassifier.<module>`: its docstring, its constants, then every exported function "
-     "and class.")
+    "Markdown page of `petclassifier.<module>`: docstring, constants, every exported function and class."
     m = importlib.import_module(f'petclassifier.{module}')
     names = getattr(m, '__all__', [])
     defs = [n for n in names if inspect.isfunction(getattr(m, n)) or inspect.isclass(getattr(m, n))]
@@ -151,8 +148,7 @@ def mkdocs_config(nav:list, # the navigation: a list of {title: page} entries
 def stage_sources(run, # a run folder
                   dest # an empty folder; gets docs/ and mkdocs.yml
                  ) -> Path:
-    ("Write the site's sources for `run` (pages, notebooks, report figures, API pages, mkdocs.yml) to "
-     "`dest`; returns mkdocs.yml.")
+    "Write the sources of `run`'s site (pages, notebooks, figures, API) to `dest`; returns its mkdocs.yml."
     import yaml
     run, docs = Path(run), Path(dest)/'docs'
     (docs/'notebooks').mkdir(parents=True); (docs/'api').mkdir()
@@ -210,8 +206,7 @@ def publish_site(site, # a freshly built site folder
 def build_site(run, # a run folder
                out=None # folder for the site (default RUN/site): absent, empty or an earlier build
               ) -> Path:
-    ("Build the static HTML site of `run` (nothing is executed) into `out`; returns the folder (open its "
-     "index.html).")
+    "Build `run`'s static HTML site (nothing is executed) into `out`; returns the folder (see index.html)."
     import logging
     try:
         from mkdocs.config import load_config

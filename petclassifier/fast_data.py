@@ -48,8 +48,7 @@ class ValidResize(RandomResizedCropGPU):
 # %% ../nbs/10_fast_data.ipynb #64606295
 def fused_aug_transforms(size:int=224, # final size
                          min_scale:float=0.75): # smallest share of the image kept by the random crop
-    ("`aug_transforms(size=size, min_scale=min_scale)` with the crop and the affine transforms sampled in "
-     "one step.")
+    "`aug_transforms(size=size, min_scale=min_scale)` with the crop and the affine ones sampled in one step."
     tfms = aug_transforms(size=size, min_scale=min_scale)
     aff = [t for t in tfms if isinstance(t, AffineCoordTfm)]
     crop = [t for t in tfms if isinstance(t, RandomResizedCropGPU)]
@@ -65,8 +64,7 @@ def _full(m:Tensor) -> Tensor:
 
 # %% ../nbs/10_fast_data.ipynb #b6da30c5
 def _warp_matrix(coord_fs, n:int) -> Tensor|None:
-    ("The perspective warps among fastai's `coord_fs` (after `before_call`) as one (n, 3, 3) matrix; None if "
-     "another coord transform is there.")
+    "The perspective warps in fastai's `coord_fs` as one (n, 3, 3) matrix; None if another coord transform."
     h = torch.eye(3).expand(n, 3, 3)
     for f in coord_fs:
         if not hasattr(f, 'targ_pts'): return None
@@ -76,8 +74,7 @@ def _warp_matrix(coord_fs, n:int) -> Tensor|None:
 
 # %% ../nbs/10_fast_data.ipynb #c39cb069
 def _square_matrix(w:int, h:int, item_size:int, pcts) -> Tensor:
-    ("Map from `Resize(item_size)`'s output square (normalised, align_corners) to a `w`×`h` image, for crop "
-     "position `pcts`.")
+    "Map from `Resize(item_size)`'s square (normalised, align_corners) to a `w`×`h` image, at crop `pcts`."
     # the side of the square, computed as `Resize` computes it
     c = int(min(w/item_size, h/item_size) * item_size)
     l, t = int(pcts[0]*(w - c)), int(pcts[1]*(h - c))
@@ -96,8 +93,7 @@ def _output_grid(n:int) -> Tensor:
 
 # %% ../nbs/10_fast_data.ipynb #ea083263
 class PresizeAugment(Transform):
-    ("Training items: `Resize(item_size)`'s random square and `CropAffine`'s window, flip, rotation, zoom "
-     "and warp, sampled once at the final size.")
+    "Training items: `Resize`'s random square and `CropAffine`'s window, flip, rotation, zoom, warp in one."
     split_idx, order = 0, 1
     def __init__(self, aff:CropAffine, # the fused batch transform whose random draws are reused, image by image
                  item_size:int=460): # size of the square `Resize` would have produced
@@ -135,8 +131,7 @@ class PresizeAugment(Transform):
 # %% ../nbs/10_fast_data.ipynb #6f7ba7a7
 def cache_key(fn, # image file
               item_size:int): # the cap on the short side
-    ("Name of `fn`'s cache entry: changes when the file's path, modification time or size, or `item_size`, "
-     "change.")
+    "Name of `fn`'s cache entry: it changes with the file's path, modification time or size, or `item_size`."
     fn = Path(fn).resolve()
     st = fn.stat()
     return (hashlib.sha256(f"{fn}\0{st.st_mtime_ns}\0{st.st_size}\0{item_size}".encode()).hexdigest()[:32]
@@ -160,8 +155,7 @@ _cache_warned = False
 def presized_image(fn, # image file
                    item_size:int, # the cap on the short side
                    cache=None): # cache folder; None: no cache
-    ("`fn` as a (3, h, w) uint8 `TensorImage` with its short side at most `item_size`, through the cache "
-     "when given.")
+    "`fn` as a (3, h, w) uint8 `TensorImage`, short side at most `item_size`, through the cache when given."
     global _cache_warned
     entry = Path(cache)/cache_key(fn, item_size) if cache is not None else None
     if entry is not None and entry.exists():
@@ -178,8 +172,7 @@ def presized_image(fn, # image file
 
 # %% ../nbs/10_fast_data.ipynb #0c2ed112
 class OpenPetImage(RandTransform):
-    ("Open an image file: as a presized uint8 tensor (through the cache) for training, as fastai's "
-     "`PILImage` otherwise.")
+    "Open an image file: a presized uint8 tensor (through the cache) for training, else fastai's `PILImage`."
     split_idx = None  # every split: the split only chooses how the image is opened
     # what `PILImage.create` accepts (used by `test_dl`)
     input_types = (Path, str, Tensor, np.ndarray, bytes, Image.Image)
@@ -194,8 +187,7 @@ class OpenPetImage(RandTransform):
 
 # %% ../nbs/10_fast_data.ipynb #7c5d4a0c
 class ResizeValid(Resize):
-    ("`Resize` for validation, test and prediction items only (training items are sampled by "
-     "`PresizeAugment`).")
+    "`Resize` for validation, test and prediction items only (`PresizeAugment` samples training items)."
     split_idx = 1
 
 # %% ../nbs/10_fast_data.ipynb #067cc70b
@@ -206,8 +198,7 @@ def fast_datablock(get_items, # the tutorial's item getter
                    size:int=224, # final size
                    min_scale:float=0.75, # smallest share of the image kept by the random crop
                    image_cache:bool=True): # keep decoded training images in `cache_dir('images')`
-    ("The tutorial's `DataBlock` with training images cut, augmented and resized in one resampling, in the "
-     "workers.")
+    "The tutorial's `DataBlock`; training images cut, augmented and resized in one resampling, in workers."
     tfms = fused_aug_transforms(size=size, min_scale=min_scale)
     aff = next((t for t in tfms if isinstance(t, CropAffine)), None)
     if aff is None: raise PetError(f"fast_data=True needs a random crop (min_scale < 1, the tutorial's "

@@ -53,8 +53,7 @@ def readme_paths(root # the project's folder
 
 # %% ../nbs/11_readme.ipynb #39dac9cd
 def _links(settings:dict, nb:str) -> str:
-    ("Where notebook `nb` (a file name in nbs/) opens: executed on the docs site (lessons), and to run on "
-     "Colab and Kaggle.")
+    "Where notebook `nb` (in nbs/) opens: executed on the docs site (lessons), to run on Colab and Kaggle."
     from petclassifier.params import SERIES
     repo = settings.get('git_url', '').rstrip('/').removeprefix('https://github.com/')
     path = f"{repo}/blob/{settings.get('branch', 'main')}/{settings.get('nbs_path', 'nbs')}/{nb}"
@@ -98,8 +97,7 @@ def _value(v) -> str: return f"`{v!r}`"
 def profiles_table(profiles:dict|None=None, # name -> settings; default `petclassifier.params.PROFILES`
                    nb_params:dict|None=None # notebook -> parameter -> default; default: the project's notebooks
                   ) -> MarkdownText:
-    ("Table of every series parameter: the notebooks' default and the value under each profile (bold: set by "
-     "it).")
+    "Table of every series parameter: the notebooks' default and the value under each profile (bold: set)."
     import petclassifier.params as params
     profiles = params.PROFILES if profiles is None else profiles
     nb_params = params.notebook_params(readme_paths(_root())[0].parent) if nb_params is None else nb_params
@@ -204,8 +202,7 @@ def write_readme(root=None, # the project's folder; default: the checkout petcla
 # %% ../nbs/11_readme.ipynb #6f9072af
 def main(argv:list|None=None # arguments (default sys.argv[1:])
         ) -> int:
-    ("`python -m petclassifier.readme [--check] [--root DIR]`: 0 when README.md is up to date, 1 when stale, "
-     "2 on errors.")
+    "`python -m petclassifier.readme [--check] [--root DIR]`: 0 when README.md is current, 1 stale, 2 errors."
     ap = argparse.ArgumentParser(prog=REGENERATE,
                                  description='Write README.md from nbs/index.ipynb (the project front page).')
     ap.add_argument('--check', action='store_true', help='write nothing; exit 1 when README.md is stale')

@@ -66,8 +66,7 @@ def validation_counts(r:dict # output of `load_run`
 # %% ../nbs/06_report.ipynb #10cf6aa7
 def worst_breeds(run, # a run folder
                  n:int=5) -> pd.DataFrame: # how many breeds
-    ("The `n` breeds with the highest validation error rate (more errors first among equals), from "
-     "per_breed.csv.")
+    "The `n` breeds with the highest validation error rate (more errors first among equals), per_breed.csv."
     pb = artefact(run, 'per_breed')
     if not pb.exists(): return pd.DataFrame(columns=['breed', 'species', 'images', 'errors', 'error_rate'])
     df = pd.read_csv(pb).dropna(subset=['error_rate'])
@@ -188,8 +187,7 @@ def _card_use(r:dict, heading:str) -> list:
 # %% ../nbs/06_report.ipynb #7a87dc6d
 def model_card_blocks(r:dict, # output of `load_run`, for a succeeded run
                       level:int=2): # heading level of the card's sections
-    ("The model card as report blocks: data, model, training, validation, environment, intended use and "
-     "limits.")
+    "The model card as report blocks: data, model, training, validation, environment, use and limits."
     heading = f'h{level}'
     blocks = ([('alert', f"{SYNTHETIC_WARNING}: this model has never seen a pet.")]
               if r['data'].get('synthetic') else [])
@@ -325,8 +323,7 @@ def _img_tag(p:Path) -> str:
 
 # %% ../nbs/06_report.ipynb #50be0b3d
 def render_html(blocks:list, title:str='petclassifier run') -> str:
-    ("Render report blocks as one self-contained HTML page (figures embedded, numbers as the Markdown shows "
-     "them).")
+    "Render report blocks as one self-contained HTML page (figures embedded, numbers as in the Markdown)."
     md_bold = lambda s: html.escape(s).replace('**', '\x00').split('\x00')
     def inline(s):
         parts = md_bold(s)
@@ -349,8 +346,7 @@ def render_html(blocks:list, title:str='petclassifier run') -> str:
 # %% ../nbs/06_report.ipynb #bd455a84
 def write_report(run # a run folder
                 ) -> tuple:
-    ("Write `report.md` and `report.html` (and, for a succeeded run, `model_card.md`) into the run folder; "
-     "returns the report's paths.")
+    "Write report.md, report.html (and a succeeded run's model_card.md) into the run folder; returns paths."
     r = load_run(run)
     blocks = report_blocks(r)
     md, htm = artefact(run, 'report_md'), artefact(run, 'report_html')

@@ -22,8 +22,7 @@ RUNNER_OWN = {f.name for k, f in RUN_FILES.items() if f.producer is None
                             and k != 'notebooks'} | {RUN_FILES['site'].name}
 
 def _own(rel:str) -> bool:
-    ("True for paths inside a run folder that no notebook owns: the runner's files, kept attempts, temporary "
-     "files.")
+    "True for paths in a run folder that no notebook owns: the runner's files, kept attempts, temporaries."
     parts = rel.split('/')
     return parts[0] in RUNNER_OWN or any(p.startswith('.') for p in parts) or '.attempt-' in parts[-1]
 
@@ -125,8 +124,7 @@ def data_identity(params:dict # the resolved parameters of a run
 def environment_identity(device:str='auto', # what the run asked for: 'auto', 'cpu' or 'cuda'
                          kernel:str='petclassifier' # the Jupyter kernel the notebooks run on
                         ) -> dict:
-    ("What the notebooks run on: the lock's hash, a hash of every installed distribution, Python, kernel and "
-     "device.")
+    "What the notebooks run on: the lock's hash, a hash of all distributions, Python, kernel and device."
     import platform, torch
     from petclassifier.params import project_root
     from petclassifier.environment import installed_distributions, LOCK
@@ -148,8 +146,7 @@ def notebook_keys(params:dict, # the resolved parameters of the run
                   device:str='auto', # what the run asked for
                   kernel:str='petclassifier' # the Jupyter kernel
                  ) -> dict:
-    ("For each notebook of the series: the parts of its key (cells, parameters, modules, data, environment, "
-     "previous) and the key.")
+    "Each notebook's key, and its parts: cells, parameters, modules, data, environment, previous key."
     env, data, prev, out = environment_identity(device, kernel), data_identity(params), None, {}
     for nb in SERIES:
         cells = code_cells(nb, nb_dir, with_tests)
@@ -161,8 +158,7 @@ def notebook_keys(params:dict, # the resolved parameters of the run
 
 # %% ../nbs/18_reuse.ipynb #747edee5
 def _versions_changed(old_env:dict, new_env:dict) -> str:
-    ("The distributions whose version differs between two environment.json records, e.g. 'torch 2.4.0 → "
-     "2.5.0'.")
+    "The distributions whose version differs in two environment.json records, e.g. 'torch 2.4.0 → 2.5.0'."
     a, b = old_env.get('distributions') or {}, new_env.get('distributions') or {}
     return ', '.join(f"{k} {a.get(k, '-')} → {b.get(k, '-')}" for k in sorted(set(a) | set(b))
                      if a.get(k) != b.get(k))
@@ -250,8 +246,7 @@ def plan_reuse(old, # the earlier run folder
 TEXT_SUFFIXES = ('.json', '.jsonl', '.csv', '.md', '.txt')  # records that may name their run folder
 
 def _spellings(p:Path) -> list:
-    ("The ways a record may spell the folder `p`: as it is, and escaped as JSON writes it (`\u00e9` for an "
-     "accent).")
+    "The ways a record may spell the folder `p`: as it is, and escaped as JSON writes it (`é`)."
     s = str(Path(p).resolve())
     return [s.encode(), json.dumps(s)[1:-1].encode()]
 
@@ -261,8 +256,7 @@ def copy_output(old, # the earlier run folder
                 size:int, # how many bytes of it the reused notebook left
                 sha:str # and their SHA-256, as recorded
                ) -> list:
-    ("Copy the first `size` bytes of `old/rel` to `new/rel`, naming `new` where a text record named `old`; "
-     "`[size, sha256]`.")
+    "Copy `size` bytes of `old/rel` to `new/rel`, renaming `old` to `new` in text records; `[size, sha256]`."
     src, dst = Path(old)/rel, Path(new)/rel
     dst.parent.mkdir(parents=True, exist_ok=True)
     if src.stat().st_size == size: shutil.copy2(src, dst)

@@ -37,22 +37,19 @@ STORE_DIR = 'mlruns'  # the default store's folder, inside the runs folder
 
 def default_tracking_uri(runs_dir # the folder holding the run folders
                         ) -> str:
-    ("The local store beside the run folders: the SQLite database `RUNS_DIR/mlruns/mlflow.db`, as an "
-     "absolute URI.")
+    "The local store beside the run folders, SQLite `RUNS_DIR/mlruns/mlflow.db`, as an absolute URI."
     return f"sqlite:///{(Path(runs_dir).expanduser().resolve()/STORE_DIR/'mlflow.db').as_posix()}"
 
 # %% ../nbs/13_track.ipynb #7e7ffd2e
 def resolve_tracking_uri(uri:str|None=None, # given on the command line (--tracking-uri)
                          runs_dir=RUNS_DIR # the folder holding the run folders, for the default store
                         ) -> str:
-    ("The tracking URI to use: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run "
-     "folders.")
+    "The tracking URI: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folders."
     return uri or os.getenv(TRACKING_ENV) or default_tracking_uri(runs_dir)
 
 def public_uri(uri:str # an MLflow tracking URI
               ) -> str:
-    ("`uri` without the user name and password it may hold: the form that is printed and stored in a run "
-     "folder.")
+    "`uri` without the user name and password it may hold: the form printed and stored in a run folder."
     u = urlparse(uri)
     return urlunparse(u._replace(netloc=u.netloc.rpartition('@')[2])) if '@' in u.netloc else uri
 
@@ -87,8 +84,7 @@ def history_metrics(run # a run folder
 # %% ../nbs/13_track.ipynb #1d50f1c7
 def final_metrics(m:dict # the content of metrics.json
                  ) -> list:
-    ("The headline metrics (`METRIC_KEYS`) and seconds per notebook (`seconds/00_data`, ...) as (name, "
-     "value, 0).")
+    "Headline metrics (`METRIC_KEYS`) and seconds per notebook (`seconds/00_data`, ...) as (name, value, 0)."
     out = [(k, float(m[k]), 0) for k in METRIC_KEYS if isinstance(m.get(k), (int, float))]
     return out + [(f"seconds/{nb}", float(s), 0) for nb, s in (m.get('seconds') or {}).items()]
 
@@ -122,8 +118,7 @@ HTTP_LIMITS = dict(MLFLOW_HTTP_REQUEST_MAX_RETRIES='0', MLFLOW_HTTP_REQUEST_TIME
 @contextlib.contextmanager
 def bounded_mlflow(uri:str # the tracking URI about to be used
                   ):
-    ("While inside: MLflow's HTTP requests fail fast, its logging, warnings and prints are silent, a `file:` "
-     "store is allowed.")
+    "While inside: MLflow's HTTP requests fail fast, its output is silent, and a `file:` store is allowed."
     env = dict(HTTP_LIMITS)
     if urlparse(uri).scheme in ('', 'file'): env['MLFLOW_ALLOW_FILE_STORE'] = 'true'
     old, disabled = {k: os.environ.get(k) for k in env}, logging.root.manager.disable
@@ -149,8 +144,7 @@ def _experiment_id(client, uri:str, name:str) -> str:
 
 # %% ../nbs/13_track.ipynb #48f66467
 def _earlier_run(client, run:Path, uri:str, experiment_id:str, params:dict) -> tuple:
-    ("(id of the MLflow run this run folder was logged to, if it can take it again; id of that earlier run "
-     "or None).")
+    "(MLflow run id this folder was logged to, if it can take it again; the earlier run's id or None)."
     t = read_record(artefact(run, 'metrics')).get('tracking') or {}
     if t.get('uri') != public_uri(uri) or not t.get('run_id'): return None, None
     try: old = client.get_run(t['run_id'])
@@ -169,8 +163,7 @@ def _new_points(client, run_id:str, points:list) -> list:
 
 # %% ../nbs/13_track.ipynb #14ccba33
 def _log(run:Path, uri:str, experiment:str) -> str:
-    ("Log `run` to the MLflow store at `uri` under `experiment`; returns the MLflow run id (MLflow's errors "
-     "propagate).")
+    "Log `run` to the MLflow store at `uri` under `experiment`; returns the MLflow run id (errors propagate)."
     from mlflow.tracking import MlflowClient
     from mlflow.entities import Metric, Param, RunTag
     rec = run_record(run)
@@ -200,8 +193,7 @@ def log_run(run, # a run folder, after the series ended (succeeded, failed or in
             uri:str|None=None, # tracking URI; default `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folder
             experiment:str=DEFAULT_EXPERIMENT # the MLflow experiment (a sweep logs all its runs under one)
            ) -> str|None:
-    ("Log a run folder to MLflow; returns the MLflow run id, or None after one warning line on stderr. Never "
-     "raises.")
+    "Log a run folder to MLflow; returns the MLflow run id, or None after one warning line. Never raises."
     run = Path(run)
     uri = resolve_tracking_uri(uri, run.parent)
     try:
