@@ -30,12 +30,14 @@ def lock_pins(path # a lock file written by scripts/lock.sh (`name==version` lin
     pins = (re.match(r'([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)', l) for l in p.read_text().splitlines())
     return {_dist_name(m[1]): m[2] for m in pins if m}
 
+# %% ../nbs/05_environment.ipynb #52259419
 def installed_distributions() -> dict:
     "`{name: version}` of every distribution installed in this environment, sorted by name."
     from importlib.metadata import distributions
     return dict(sorted({_dist_name(d.metadata['Name']): d.version for d in distributions()
                                                         if d.metadata['Name']}.items()))
 
+# %% ../nbs/05_environment.ipynb #9d484a14
 def lock_differences(pins:dict, # `lock_pins`
                      installed:dict) -> dict: # `installed_distributions`
     "`{name: [locked, installed]}` of each locked distribution at another version, or missing (None)."

@@ -47,6 +47,7 @@ def resolve_tracking_uri(uri:str|None=None, # given on the command line (--track
     "The tracking URI: `uri`, else `$PETCLASSIFIER_TRACKING_URI`, else the store beside the run folders."
     return uri or os.getenv(TRACKING_ENV) or default_tracking_uri(runs_dir)
 
+# %% ../nbs/13_track.ipynb #11983498
 def public_uri(uri:str # an MLflow tracking URI
               ) -> str:
     "`uri` without the user name and password it may hold: the form printed and stored in a run folder."
