@@ -112,6 +112,7 @@ def rise_p_value(base:float, # the base run's error rate
     return sum(math.comb(t, k) * math.comb(2 * n - t, n - k)
                for k in range(e2, min(t, n) + 1)) / math.comb(2 * n, n)
 
+# %% ../nbs/09_compare.ipynb #c2ed99da
 def check_same_data(a:dict, b:dict, # summaries of the base and the new run
                     allow:bool=False): # compare anyway (--allow-different-data)
     "Raise a `PetError` unless both runs validated on the same images (or `allow`); returns a note, or None."
@@ -155,6 +156,7 @@ def package_changes(a:dict, b:dict # summaries of the base and the new run
     if not pa or not pb: return {}
     return {k: [pa.get(k), pb.get(k)] for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)}
 
+# %% ../nbs/09_compare.ipynb #cf031211
 def packages_line(changes:dict, # `package_changes`
                   n:int=5) -> str: # how many to name
     "The changed distributions in a few words: the first `n` by name, and how many more."
@@ -220,6 +222,7 @@ def _cell(v) -> str:
     if isinstance(v, float): return f"{v:.4f}"
     return '-' if v is None else str(v)
 
+# %% ../nbs/09_compare.ipynb #3c7153b5
 def _text_table(rows:list, cols:list, fmt:dict|None=None) -> list:
     "Rows of dicts as aligned text lines; `fmt` maps a column to a function that formats its values."
     fmt = fmt or {}
@@ -255,8 +258,8 @@ SWEEP_TEST = "one-sided Welch's t-test over the seeds"
 
 def is_sweep_dir(p) -> bool:
     "True when `p` is a folder made by `petclassifier sweep`."
-    from petclassifier.sweep import sweep_file
-    return sweep_file(p, 'definition').is_file() and sweep_file(p, 'status').is_file()
+    from petclassifier.sweep import SWEEPS
+    return SWEEPS.is_one(p)
 
 def sweep_errors(sweep, # a sweep folder
                  metric:str='final_error_rate' # the error rate to gather
