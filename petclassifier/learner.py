@@ -23,11 +23,11 @@ def pet_learner(dls, # DataLoaders from 00_data
                 pretrained:bool=True, # start from ImageNet weights
                 run_dir=None, # run folder: the learner's path, where it saves and logs
                 stage:str|None='head', # name of the training stage in history.csv; None: no log
-                channels_last:bool=True, # channels-last memory format (faster convolutions on CPU and recent GPUs)
-                label_smoothing:float=0., # 0: the tutorial's cross-entropy; e.g. 0.1: label-smoothed cross-entropy
+                channels_last:bool=True, # channels-last memory (faster convolutions on CPUs and recent GPUs)
+                label_smoothing:float=0., # 0: the tutorial's cross-entropy; e.g. 0.1: label-smoothed
                 precision:str='fp32', # 'auto', 'fp32', 'fp16' or 'bf16' (see `resolve_precision`)
                 linear_head:bool=False, # True: `linear_probe_head` instead of fastai's two-layer head
-                freeze_bn:bool=False): # True: the body's batch norm keeps ImageNet's statistics (`FrozenBNStats`)
+                freeze_bn:bool=False): # True: the body's batch norm keeps ImageNet's statistics
     "The tutorial's `vision_learner(dls, resnet34, metrics=error_rate)`, saving and logging into `run_dir`."
     extra = offline_weights(arch) if pretrained else {}
     if label_smoothing: extra['loss_func'] = LabelSmoothingCrossEntropyFlat(eps=label_smoothing)
@@ -314,7 +314,7 @@ def save_stage(learn, # a learner made by `pet_learner`, just trained
 def restore_learner(run_dir, # run folder with data.json, model.json and the saved stage
                     key:str='stage1', # artefact to load: 'stage1' or 'final'
                     stage:str|None='finetune', # stage name for the history log; None: no log
-                    train_seed:int|None=None, # the run's seed: first `set_seed(stage_seed(train_seed, stage))`
+                    train_seed:int|None=None, # the run's seed: `set_seed(stage_seed(train_seed, stage))`
                     **dls_overrides): # passed to `load_dls`
     "Rebuild the learner of a run folder and load the saved weights `key` into it."
     # a seed of its own: the head's would replay its batches

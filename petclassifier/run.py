@@ -54,7 +54,7 @@ STEP = 'step'  # the directive (`#| step`) that marks the cells a run executes
 DEVICES = ('auto', 'cpu', 'cuda')
 
 def check_device(device:str='auto', # one of `DEVICES`
-                 require_gpu:bool=False): # refuse to run without a CUDA GPU, whatever `device` says (the nightly)
+                 require_gpu:bool=False): # refuse to run without a CUDA GPU, whatever `device` says
     "Raise a `PetError` naming the fix when `device` is unknown or asks for a GPU this machine does not show."
     if device not in DEVICES: raise PetError(f"device {device!r}: use one of {', '.join(DEVICES)}")
     if not (require_gpu or device == 'cuda'): return
@@ -268,7 +268,8 @@ class RunStatus:
                        seconds={**read_record(artefact(self.run, 'metrics')).get('seconds', {}), nb: secs})
         return secs
     def fail(self, e:Exception) -> str|None:
-        """The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any notebook).
+        """The run failed (`RunFailure`) or was interrupted where it stood; the line to show ('' before any
+        notebook).
         None: every notebook had succeeded."""
         run_status, nb = self.record, self.nb
         # only a shutdown was cut
@@ -373,7 +374,7 @@ def run_series(profile:str='smoke', # a key of `PROFILES`
                quiet:bool=False, # no progress lines
                kernel:str=KERNEL, # Jupyter kernel to run the notebooks on
                with_tests:bool=False, # also run each notebook's test cells
-               reuse=None, # an earlier run folder, or 'latest' in `runs_dir`: its notebooks whose inputs are unchanged are copied
+               reuse=None, # an earlier run folder, or 'latest': its unchanged notebooks are copied
                run_dir=None): # the run folder to make (it must not exist) instead of a new one in `runs_dir`
     "Execute the series into a new run folder and return it; `RunFailure`/`Interrupted` keep the folder."
     with Interrupts() as irq:
