@@ -83,62 +83,72 @@ def _stop_in_second_run(p, runs, node:str, temp:str, timeout:float=1200) -> str:
 
 def test_sweep_on_two_nodes_and_resume(data, cluster, tmp_path):
     """Two configurations x seeds 0 1 on a head and a worker node, one run at a time on each: lr_lo=0.5 passes
-    validation (no lr_hi to compare with) but 02_lr_find refuses it, so that configuration fails. The worker node is
-    stopped during its second run: that run fails with its node, and the resume (correcting lr_hi) completes it on the
-    head."""
+    validation (no lr_hi to compare with) but 02_lr_find refuses it, so the first configuration's runs (001, 002)
+    fail within seconds, one on each node, and each node then takes one run of the second (003, 004), which take
+    longer: so the worker always has a second run. The worker node is stopped during it: that run fails with its
+    node, and the resume (correcting lr_hi) completes it and the refused ones on the head."""
     (address, auth, (head, _), (worker, worker_tmp)), runs = cluster, tmp_path/'shared'
-    args = ['sweep', '--profile', 'tiny', '--data', data, '--seeds', '0', '1', '--grid', 'lr_lo=None,0.5',
+    args = ['sweep', '--profile', 'tiny', '--data', data, '--seeds', '0', '1', '--grid', 'lr_lo=0.5,None',
             '--address', address, '--runs-dir', runs]
     with open(tmp_path/'out', 'w+') as out, open(tmp_path/'err', 'w+') as err:
         p = subprocess.Popen([sys.executable, '-m', 'petclassifier', *map(str, args)], stdout=out, stderr=err,
                              env={**os.environ, 'MPLBACKEND': 'Agg', **auth})
         try: lost = _stop_in_second_run(p, runs, worker, worker_tmp)
-        finally: p.wait(timeout=1800)
+        except BaseException:
+            p.kill(); p.wait(60); out.seek(0); err.seek(0)
+            print(f'sweep stdout:\n{out.read()[-3000:]}\nsweep stderr:\n{err.read()[-3000:]}')  # shown with the failure
+            raise
+        p.wait(timeout=1800)
         out.seek(0); err.seek(0); r = subprocess.CompletedProcess(args, p.returncode, out.read(), err.read())
     assert r.returncode == FAILED, r.stdout[-3000:] + r.stderr[-3000:]
     sweep = _sweep_folder(r.stdout)
     assert sweep.parent == runs and r.stdout.strip().splitlines()[-1] == f"report: {sweep/'sweep.html'}", r.stdout + r.stderr
     assert 'cluster 127.0.0.1' in r.stdout and '2 CPU(s)' in r.stdout and '2 at a time' in r.stdout, r.stdout
     d, recs = load_sweep(sweep)
-    assert d['grid'] == {'lr_lo': [None, 0.5]} and d['seeds'] == [0, 1]
+    assert d['grid'] == {'lr_lo': [0.5, None]} and d['seeds'] == [0, 1]
+    assert lost in ('003', '004')
     assert [(x['config']['lr_lo'], x['seed'], x['status']) for x in recs] == \
-           [(None, 0, 'succeeded'), (None, 1, 'succeeded'), (0.5, 0, 'failed'), (0.5, 1, 'failed')]
-    # the runs went to both nodes; the worker's first run succeeded, its second died with it
-    assert {x['node'] for x in recs} == {head, worker}, recs
-    assert sorted((x['id'] == lost, x['status']) for x in recs if x['node'] == worker) == [(False, 'succeeded'), (True, 'failed')]
+           [(0.5, 0, 'failed'), (0.5, 1, 'failed')] + [(None, s, 'failed' if x['id'] == lost else 'succeeded')
+                                                      for s, x in zip((0, 1), recs[2:])]
+    # the runs went to both nodes, one of each configuration on the worker: the refused one, then the lost one
+    assert {x['node'] for x in recs} == {head, worker} and {x['node'] for x in recs[:2]} == {head, worker}, recs
+    assert [x['id'] == lost for x in recs if x['node'] == worker] == [False, True], recs
     gone = next(x for x in recs if x['id'] == lost)
-    assert gone['id'] in ('003', '004') and gone['error'].startswith('the Ray task failed: '), gone
-    assert all('02_lr_find' in x['error'] and 'lr_lo=0.5' in x['error'] for x in recs[2:] if x is not gone), recs
+    assert gone['error'].startswith('the Ray task failed: '), gone
+    assert all('02_lr_find' in x['error'] and 'lr_lo=0.5' in x['error'] for x in recs[:2]), recs
     assert f"run {lost} seed {gone['seed']} failed: the Ray task failed" in r.stderr and f'--resume {sweep}' in r.stderr
     # every run folder arrived in the shared folder, the worker's too, and says what its record says
     folders = run_folders(sweep/'runs')
     assert len(folders) == 4 and {sweep/x['run_dir'] for x in recs} == set(folders)
     assert all(x['run_dir'].endswith(f"-tiny-{x['id']}") for x in recs), recs  # the folders the sweep named
     assert all(status(sweep/x['run_dir'])['status'] == x['status'] for x in recs if x is not gone)
-    assert status(sweep/gone['run_dir'])['status'] in ('interrupted', 'running')  # its runner was stopped, or killed
+    assert status(sweep/gone['run_dir'])['status'] != 'succeeded'  # its runner was stopped, killed or failed
     assert [json.loads((sweep/x['run_dir']/'params.json').read_text())['parameters']['train_seed'] for x in recs] == [0, 1, 0, 1]
     md = (sweep/'sweep.md').read_text()
-    assert '| lr_lo=None | 0 1 | 2/2 |' in md and '| lr_lo=0.5 | 0 1 | 0/2 |' in md, md
-    assert f"[report]({recs[0]['run_dir']}/report.html)" in md and f"node {worker[:8]})" in md
-    assert f'href="{recs[1]["run_dir"]}/report.html"' in (sweep/'sweep.html').read_text()
+    assert '| lr_lo=None | 0 1 | 1/2 |' in md and '| lr_lo=0.5 | 0 1 | 0/2 |' in md, md
+    kept = next(x for x in recs[2:] if x is not gone)
+    assert f"[report]({kept['run_dir']}/report.html)" in md and f"node {worker[:8]})" in md
+    assert f'href="{kept["run_dir"]}/report.html"' in (sweep/'sweep.html').read_text()
     assert_png_real(sweep/'sweep.png')
-    done = {x['run_dir']: snapshot(sweep/x['run_dir']) for x in recs[:2]}
+    done = {kept['run_dir']: snapshot(sweep/kept['run_dir'])}
 
     # a correction for the failed configuration only, on what is left of the cluster; the succeeded runs are not touched
     r = cli('sweep', '--resume', sweep, '--set', 'lr_hi=0.6', '--address', address, env=auth)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     d, recs = load_sweep(sweep)
-    assert d['resumes'][0]['runs'] == ['003', '004'] and d['resumes'][0]['corrections'] == {'lr_hi': 0.6}
-    assert all(x['status'] == 'succeeded' for x in recs) and all(x['node'] == head for x in recs[2:]), recs
-    assert all(x['attempts'][0]['status'] == 'failed' and x['corrections'] == {'lr_hi': 0.6} for x in recs[2:])
+    again = [x for x in recs if x['id'] != kept['id']]
+    assert d['resumes'][0]['runs'] == ['001', '002', lost] and d['resumes'][0]['corrections'] == {'lr_hi': 0.6}
+    assert all(x['status'] == 'succeeded' for x in recs) and all(x['node'] == head for x in again), recs
+    assert all(x['attempts'][0]['status'] == 'failed' and x['corrections'] == {'lr_hi': 0.6} for x in again)
     assert next(x for x in recs if x['id'] == lost)['attempts'][0]['node'] == worker
     assert len(run_folders(sweep/'runs')) == 4  # resumed in their own folders (the runner's --resume)
-    for x in recs[2:]:
+    for x in again:
         prm = json.loads((sweep/x['run_dir']/'params.json').read_text())
         assert prm['parameters']['lr_hi'] == 0.6 and len(prm['resumes']) == 1
         assert x['id'] == lost or prm['resumes'][0]['from_notebook'] == '02_lr_find'
     assert {k: snapshot(sweep/k) for k in done} == done
-    assert '| lr_lo=0.5 | 0 1 | 2/2 |' in (sweep/'sweep.md').read_text()
+    md = (sweep/'sweep.md').read_text()
+    assert '| lr_lo=0.5 | 0 1 | 2/2 |' in md and '| lr_lo=None | 0 1 | 2/2 |' in md, md
 
     r = cli('sweep', '--resume', sweep, '--address', address, env=auth)
     assert r.returncode == 2 and 'nothing to resume' in r.stderr
