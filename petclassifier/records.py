@@ -56,13 +56,14 @@ def read_status(self:RecordFolder, p) -> dict: return read_json(Path(p)/self.sta
 # %% ../nbs/05_records.ipynb #1e06aa19
 @patch
 def write_status(self:RecordFolder, p, status:dict):
-    "Write the status of folder `p` atomically; on a full disk, over the old file's own space if it fits there."
+    "Write the status of folder `p` atomically; on a full disk, over the old file's space if it fits there."
     f = Path(p)/self.status
     try: write_json(f, status)
     except PetError as e:
         if 'disk is full' not in str(e) or not f.is_file(): raise
         old = f.read_bytes()
-        texts = (json.dumps(status, indent=2, default=str) + '\n', json.dumps(status, separators=(',', ':'), default=str))
+        texts = (json.dumps(status, indent=2, default=str) + '\n',
+                 json.dumps(status, separators=(',', ':'), default=str))
         text = next((t.encode() for t in texts if len(t.encode()) <= len(old)), None)
         if text is None: raise  # a longer file would need new blocks: writing it could leave half of each
         try:

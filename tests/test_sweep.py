@@ -132,7 +132,7 @@ def test_sweep_on_two_nodes_and_resume(data, cluster, tmp_path):
     assert_png_real(sweep/'sweep.png')
     done = {kept['run_dir']: snapshot(sweep/kept['run_dir'])}
 
-    # a correction for the failed configuration only, on what is left of the cluster; the succeeded runs are not touched
+    # a correction for every failed run, on what is left of the cluster; the succeeded run is not touched
     r = cli('sweep', '--resume', sweep, '--set', 'lr_hi=0.6', '--address', address, env=auth)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     d, recs = load_sweep(sweep)
