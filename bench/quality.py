@@ -42,6 +42,7 @@ def parse_recipe(spec:str) -> tuple:
     return name, sets
 
 METRICS = ('head_error_rate', 'final_error_rate', 'tta_error_rate')
+BENCH_SETS = ('data_path', 'arch', 'pretrained', 'size', 'item_size', 'num_it')  # what main() sets for every recipe
 
 def _records(runs_dir:Path):
     "`(recipe name, seed, status, metrics, seconds)` of every run under `runs_dir`: the runs of each sweep, and plain run folders."
@@ -49,8 +50,11 @@ def _records(runs_dir:Path):
     from petclassifier.records import is_run_dir
     for sweep in sorted(p for p in runs_dir.iterdir() if (p/'sweep.json').exists()):
         d, recs = load_sweep(sweep)
+        # a recipe's own overrides: the sweep's settings that differ from its profile, other than the bench's
+        own = {k: v for k, v in d.get('sets', {}).items() if k not in BENCH_SETS and PROFILES[d['profile']].get(k) != v}
         for x in recs:
-            yield d['profile'] + ''.join(f",{k}={v}" for k, v in x['config'].items()), x['seed'], x['status'], x['metrics'], x['seconds']
+            name = d['profile'] + ''.join(f",{k}={v}" for k, v in {**own, **x['config']}.items())
+            yield name, x['seed'], x['status'], x['metrics'], x['seconds']
     for run in sorted(p for p in runs_dir.glob('*/*') if is_run_dir(p) and not (p.parent.parent/'sweep.json').exists()):
         prm, st, m = (read_json(artefact(run, k)) for k in ('params', 'status', 'metrics'))
         yield prm['profile'], prm['parameters']['train_seed'], st['status'], m, sum(m.get('seconds', {}).values())
