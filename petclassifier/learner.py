@@ -224,6 +224,7 @@ class L2Norm(Module):
     def __init__(self, scale:float=10.): self.scale = scale
     def forward(self, x): return self.scale * F.normalize(x, dim=1)
 
+# %% ../nbs/01_fit_head.ipynb #7d4375af
 def linear_probe_head(head:nn.Sequential # the head fastai made (its last layer gives the number of classes)
                      ) -> nn.Sequential:
     "Average pooling, `L2Norm` and one linear layer, for the body that `head` was made for."
@@ -274,6 +275,7 @@ def epoch_errors(learn) -> list:
     values = getattr(getattr(learn, 'recorder', None), 'values', None) or []
     return [float(v[2]) for v in values if len(v) > 2]  # `validate` adds []
 
+# %% ../nbs/01_fit_head.ipynb #b1b4cc4b
 def last_error_rate(learn) -> float:
     "The validation error of the last epoch `learn` trained, or of a fresh validation when it trained none."
     if errors := epoch_errors(learn): return errors[-1]
@@ -302,6 +304,7 @@ def record_stage(learn, # a learner made by `pet_learner`, just trained
     return update_metrics(learn.path, arch=learn.arch_name, pretrained=learn.pretrained, **metrics,
                           **{STAGE_ERROR[key]: last_error_rate(learn)})
 
+# %% ../nbs/01_fit_head.ipynb #45be8c47
 def save_stage(learn, # a learner made by `pet_learner`, just trained
                key:str='stage1', # artefact key: 'stage1' or 'final'
                **metrics): # passed to `record_stage`
