@@ -60,7 +60,7 @@ def _records(runs_dir:Path):
         yield prm['profile'], prm['parameters']['train_seed'], st['status'], m, sum(m.get('seconds', {}).values())
 
 def report(runs_dir:Path):
-    "name=value lines over every run under `runs_dir`: the probe, per seed, per recipe, and error ratios against the first recipe."
+    "name=value lines over every run under `runs_dir`: the probe, per seed, per recipe, and error ratios against `tutorial` (else the first recipe)."
     errs, secs = {}, {}
     for f in sorted(runs_dir.glob('probe-*.json')):
         p = read_json(f)
@@ -78,7 +78,9 @@ def report(runs_dir:Path):
             sd = f" stdev={statistics.stdev(v):.4f}" if len(v) > 1 else ''
             print(f"{name}.{k}.mean={statistics.mean(v):.4f}{sd} min={min(v):.4f} max={max(v):.4f}")
     if len(errs) < 2: return
-    ref, *others = errs
+    # the tutorial recipe is the reference when it is there, whichever sweep ran first
+    ref = 'tutorial' if 'tutorial' in errs else next(iter(errs))
+    others = [n for n in errs if n != ref]
     for name in others:
         seeds = sorted(set(errs[ref]) & set(errs[name]))
         for k in METRICS[:2]:
@@ -95,7 +97,7 @@ def main():
     ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2]); ap.add_argument('--num-it', type=int, default=100)
     ap.add_argument('--epochs-head', type=int, default=None, help="for every recipe; default: each recipe's own")
     ap.add_argument('--epochs-finetune', type=int, default=None, help="for every recipe; default: each recipe's own")
-    ap.add_argument('--recipes', nargs='+', default=['tutorial', 'improved'], help="the first is the reference of error_ratio")
+    ap.add_argument('--recipes', nargs='+', default=['tutorial', 'improved'], help="the reference of error_ratio is tutorial when run, else the first")
     ap.add_argument('--runs-dir', default=None, help='where the sweep folders go (default: a temporary folder)')
     ap.add_argument('--address', default=None, help='Ray cluster (default: a local Ray instance per recipe)')
     ap.add_argument('--max-parallel', type=int, default=None, help='runs at once (default: what the cores allow)')
@@ -131,8 +133,8 @@ def main():
         print(f"{recipe}.mean_error_rate={means[recipe]:.4f}")
         print(f"{recipe}.spread={max(errs) - min(errs):.4f}")
         if len(errs) > 1: print(f"{recipe}.stdev={statistics.stdev(errs):.4f}")
-    ref, *others = recipes
-    for r in others:
+    ref = 'tutorial' if 'tutorial' in recipes else next(iter(recipes))
+    for r in (r for r in recipes if r != ref):
         print(f"error_ratio{'' if r == 'improved' else '.' + r}={means[r] / means[ref]:.3f}")
 
 if __name__ == '__main__': main()
