@@ -44,6 +44,11 @@ def parse_recipe(spec:str) -> tuple:
 METRICS = ('head_error_rate', 'final_error_rate', 'tta_error_rate')
 BENCH_SETS = ('data_path', 'arch', 'pretrained', 'size', 'item_size', 'num_it')  # what main() sets for every recipe
 
+def reference(names) -> str:
+    "The recipe the error ratios are taken against: `tutorial` when it ran (whichever ran first), else the first."
+    names = list(names)
+    return 'tutorial' if 'tutorial' in names else names[0]
+
 def _records(runs_dir:Path):
     "`(recipe name, seed, status, metrics, seconds)` of every run under `runs_dir`: the runs of each sweep, and plain run folders."
     from petclassifier.sweep import load_sweep
@@ -78,8 +83,7 @@ def report(runs_dir:Path):
             sd = f" stdev={statistics.stdev(v):.4f}" if len(v) > 1 else ''
             print(f"{name}.{k}.mean={statistics.mean(v):.4f}{sd} min={min(v):.4f} max={max(v):.4f}")
     if len(errs) < 2: return
-    # the tutorial recipe is the reference when it is there, whichever sweep ran first
-    ref = 'tutorial' if 'tutorial' in errs else next(iter(errs))
+    ref = reference(errs)
     others = [n for n in errs if n != ref]
     for name in others:
         seeds = sorted(set(errs[ref]) & set(errs[name]))
@@ -114,8 +118,8 @@ def main():
           f"runs_dir={runs_dir}", flush=True)
     means = {}
     for recipe, (profile, sets) in recipes.items():
-        sets = dict(sets, data_path=str(path), arch='efficientnet_lite0', pretrained=True, size=a.size, item_size=item_size,
-                    num_it=a.num_it, epochs_head=epochs[recipe][0], epochs_finetune=epochs[recipe][1])
+        sets = dict(sets, **dict(zip(BENCH_SETS, (str(path), 'efficientnet_lite0', True, a.size, item_size, a.num_it))),
+                    epochs_head=epochs[recipe][0], epochs_finetune=epochs[recipe][1])
         print(f"{recipe}.epochs={epochs[recipe][0]}+{epochs[recipe][1]}", flush=True)
         try: sweep, recs = start_sweep(profile, {}, a.seeds, sets, runs_dir, a.address, say=lambda m: print('#', m, flush=True),
                                        max_parallel=a.max_parallel)
@@ -133,7 +137,7 @@ def main():
         print(f"{recipe}.mean_error_rate={means[recipe]:.4f}")
         print(f"{recipe}.spread={max(errs) - min(errs):.4f}")
         if len(errs) > 1: print(f"{recipe}.stdev={statistics.stdev(errs):.4f}")
-    ref = 'tutorial' if 'tutorial' in recipes else next(iter(recipes))
+    ref = reference(recipes)
     for r in (r for r in recipes if r != ref):
         print(f"error_ratio{'' if r == 'improved' else '.' + r}={means[r] / means[ref]:.3f}")
 
