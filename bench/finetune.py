@@ -10,49 +10,75 @@ params.json, its range from lr.json): on the machine that made the run it ends a
 checks that the variants start from where the run did. A variant changes one or more of, comma-separated:
 
 - `epochs`, `lr_lo`, `lr_hi`: the cycle;
-- `label_smoothing`: label-smoothed cross-entropy in this stage only (the head was fitted with the run's loss);
+- `label_smoothing`: label-smoothed cross-entropy in this stage only (the head was fitted with the run's loss;
+  0 is plain cross-entropy);
 - `mixup`: fastai's `MixUp` callback with this alpha.
 
-Prints, per variant, the training loss and the validation error after each epoch, the final error and the seconds
-taken, as name=value lines named after the variant with `:` for `=` (`final_error_rate.lr_hi:2e-4=0.1667`).
-The run folder itself is only read.
+Prints, per variant, its settings (`variant=...`), then the training loss and the validation error after each epoch,
+the final error and the seconds taken, as name=value lines named after the variant with `:` for `=`
+(`final_error_rate.lr_hi:2e-4=0.1667`). The run folder itself is only read.
 """
 import argparse, shutil, sys, tempfile, time, warnings
 from pathlib import Path
 warnings.filterwarnings('ignore')
 
-KEYS = dict(epochs=int, lr_lo=float, lr_hi=float, label_smoothing=float, mixup=float)
-SKIP = ('notebooks', 'export.pkl*', 'model.onnx', 'perfecto.pth', '*.png')  # what restoring the head does not read
+# each change: its type, and the run parameter whose rule checks it (None: checked here)
+KEYS = dict(epochs=(int, 'epochs_finetune'), lr_lo=(float, 'lr_lo'), lr_hi=(float, 'lr_hi'),
+            label_smoothing=(float, 'label_smoothing'), mixup=(float, None))
+# the large files and folders of a run that restoring its head does not read: not copied
+SKIP = ('notebooks', 'site', 'export.pkl*', 'model.onnx', 'perfecto.pth', '*.png')
 
 def parse_variant(spec:str) -> dict:
-    "The changes of variant `spec`: {} for `base`, else `key=value` pairs separated by commas."
+    "The changes of variant `spec`: {} for `base`, else `key=value` pairs separated by commas, each checked."
+    from petclassifier.core import PetError, check_value
     if spec == 'base': return {}
     out = {}
     for kv in spec.split(','):
         k, sep, v = kv.partition('=')
         if not sep or k not in KEYS:
             sys.exit(f"error: {kv!r} in variant {spec!r}: use base or key=value with a key of {', '.join(KEYS)}")
-        try: out[k] = KEYS[k](v)
-        except ValueError: sys.exit(f"error: {kv!r} in variant {spec!r}: {v!r} is not a {KEYS[k].__name__}")
+        if k in out: sys.exit(f"error: {k} is set twice in variant {spec!r}: keep one")
+        kind, rule = KEYS[k]
+        try: out[k] = kind(v)
+        except ValueError:
+            what = 'an integer' if kind is int else 'a number'
+            sys.exit(f"error: {kv!r} in variant {spec!r}: {v!r} is not {what}")
+        try:
+            if rule: check_value(rule, out[k])
+            elif not out[k] > 0: raise PetError(f"{k}={v} must be positive, e.g. 0.4 (Beta(alpha, alpha) mixing)")
+        except PetError as e: sys.exit(f"error: in variant {spec!r}: {str(e).replace(f'{rule}=', f'{k}=')}")
     return out
 
-def finetune(run_dir:Path, changes:dict) -> dict:
-    "Fine-tune the head of `run_dir` with `changes` in a scratch copy; the losses, errors and seconds."
-    from fastai.vision.all import LabelSmoothingCrossEntropyFlat, MixUp
-    from petclassifier.core import read_json
-    from petclassifier.learner import restore_learner
+def run_settings(run_dir:Path) -> dict:
+    "The run's own fine-tuning (epochs and range) and its `train_seed`, from params.json and lr.json."
+    from petclassifier.core import PetError, read_json
     from petclassifier.lr import load_lr_range
-    params = read_json(run_dir/'params.json')['parameters']
+    params = read_json(run_dir/'params.json').get('parameters', {})
+    if missing := [k for k in ('epochs_finetune', 'train_seed') if k not in params]:
+        raise PetError(f"{run_dir/'params.json'} has no {', '.join(missing)}: pass a folder made by "
+                       f"petclassifier run")
     lr_lo, lr_hi = load_lr_range(run_dir)
-    c = dict(epochs=params['epochs_finetune'], lr_lo=lr_lo, lr_hi=lr_hi) | changes
+    return dict(epochs=params['epochs_finetune'], lr_lo=lr_lo, lr_hi=lr_hi, train_seed=params['train_seed'])
+
+def finetune(run_dir:Path, changes:dict) -> dict:
+    "Fine-tune the head of `run_dir` with `changes` in a scratch copy; the settings, losses, errors and seconds."
+    from fastai.vision.all import CrossEntropyLossFlat, LabelSmoothingCrossEntropyFlat, MixUp
+    from petclassifier.core import PetError, check_lr_order
+    from petclassifier.learner import restore_learner
+    c = run_settings(run_dir) | changes
+    check_lr_order(c['lr_lo'], c['lr_hi'])
     t0 = time.time()
     with tempfile.TemporaryDirectory(prefix='finetune-') as tmp:
         scratch = Path(tmp)/run_dir.name
         shutil.copytree(run_dir, scratch, ignore=shutil.ignore_patterns(*SKIP))
-        learn = restore_learner(scratch, 'stage1', stage='finetune', train_seed=params['train_seed'])
+        # the library's messages would name the copy, gone by the time they are read
+        try: learn = restore_learner(scratch, 'stage1', stage='finetune', train_seed=c['train_seed'])
+        except PetError as e: raise PetError(str(e).replace(str(scratch), str(run_dir))) from None
         learn.unfreeze()
-        if c.get('label_smoothing'): learn.loss_func = LabelSmoothingCrossEntropyFlat(eps=c['label_smoothing'])
-        cbs = [MixUp(c['mixup'])] if c.get('mixup') else []
+        if 'label_smoothing' in c:
+            eps = c['label_smoothing']
+            learn.loss_func = LabelSmoothingCrossEntropyFlat(eps=eps) if eps else CrossEntropyLossFlat()
+        cbs = [MixUp(c['mixup'])] if 'mixup' in c else []
         with learn.no_bar(), learn.no_logging():
             learn.fit_one_cycle(c['epochs'], lr_max=slice(c['lr_lo'], c['lr_hi']), cbs=cbs)
         vals = learn.recorder.values
@@ -61,22 +87,23 @@ def finetune(run_dir:Path, changes:dict) -> dict:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('run_dir', help="a run folder whose 01_fit_head saved stage1 (any finished run)")
+    ap.add_argument('run_dir', help="a folder made by petclassifier run whose 02_lr_find finished")
     ap.add_argument('variants', nargs='*', default=['base'],
                     help="base, or key=value[,key=value...] (default: base)")
     a = ap.parse_args()
     run_dir = Path(a.run_dir).expanduser().resolve()
     needed = ('params.json', 'data.json', 'model.json', 'lr.json', 'stage1.pth')
     if missing := [f for f in needed if not (run_dir/f).exists()]:
-        sys.exit(f"error: {run_dir} lacks {', '.join(missing)}: pass a run folder whose 00-02 notebooks finished")
+        sys.exit(f"error: {run_dir} lacks {', '.join(missing)}: pass a folder made by petclassifier run whose "
+                 f"02_lr_find finished")
     variants = [(v, parse_variant(v)) for v in a.variants]
     from petclassifier.core import PetError
+    fmt = lambda xs: ' '.join(f'{x:.4f}' for x in xs)
     for name, changes in variants:
         try: r = finetune(run_dir, changes)
-        except PetError as e: sys.exit(f"error: {e}")
-        fmt, key = (lambda xs: ' '.join(f'{x:.4f}' for x in xs)), name.replace('=', ':')  # lines stay name=value
-        c = r['settings']
-        print(f"variant={key} epochs={c['epochs']} lr_lo={c['lr_lo']:g} lr_hi={c['lr_hi']:g}")
+        except (PetError, OSError, shutil.Error) as e: sys.exit(f"error: {e}")
+        key = name.replace('=', ':')  # the lines stay name=value
+        print(f"variant={key} " + ' '.join(f"{k}={v:g}" for k, v in r['settings'].items()))
         print(f"train_loss.{key}={fmt(r['train_loss'])}")
         print(f"error_rate.{key}={fmt(r['error_rate'])}")
         print(f"final_error_rate.{key}={r['error_rate'][-1]:.4f}")
