@@ -116,10 +116,12 @@ def main():
     runs_dir = Path(a.runs_dir or tempfile.mkdtemp(prefix='bench-quality-')).absolute()
     print(f"data={path} size={a.size} item_size={item_size} num_it={a.num_it} seeds={a.seeds} "
           f"runs_dir={runs_dir}", flush=True)
+    bench = dict(data_path=str(path), arch='efficientnet_lite0', pretrained=True, size=a.size, item_size=item_size,
+                 num_it=a.num_it)
+    assert tuple(bench) == BENCH_SETS  # --report tells a recipe's own overrides from these by name
     means = {}
     for recipe, (profile, sets) in recipes.items():
-        sets = dict(sets, **dict(zip(BENCH_SETS, (str(path), 'efficientnet_lite0', True, a.size, item_size, a.num_it))),
-                    epochs_head=epochs[recipe][0], epochs_finetune=epochs[recipe][1])
+        sets = dict(sets, **bench, epochs_head=epochs[recipe][0], epochs_finetune=epochs[recipe][1])
         print(f"{recipe}.epochs={epochs[recipe][0]}+{epochs[recipe][1]}", flush=True)
         try: sweep, recs = start_sweep(profile, {}, a.seeds, sets, runs_dir, a.address, say=lambda m: print('#', m, flush=True),
                                        max_parallel=a.max_parallel)
