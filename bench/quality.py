@@ -23,7 +23,7 @@ efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not);
 batch size, head learning rate, label smoothing, fine-tuning range, epoch split, test-time augmentation) comes from
 PROFILES. Prints name=value lines, ending with error_ratio=improved/tutorial.
 """
-import argparse, os, statistics, sys, tempfile
+import argparse, os, re, statistics, sys, tempfile
 from pathlib import Path
 from petclassifier.core import PetError, artefact, read_json
 from petclassifier.params import PROFILES, parse_value
@@ -45,9 +45,10 @@ METRICS = ('head_error_rate', 'final_error_rate', 'tta_error_rate')
 BENCH_SETS = ('data_path', 'arch', 'pretrained', 'size', 'item_size', 'num_it')  # what main() sets for every recipe
 
 def reference(names) -> str:
-    "The recipe the error ratios are taken against: `tutorial` when it ran (whichever ran first), else the first."
+    "The recipe the error ratios are taken against: the first of the `tutorial` profile (overrides or not), else the first."
     names = list(names)
-    return 'tutorial' if 'tutorial' in names else names[0]
+    # a recipe is named profile:overrides on the command line, profile,overrides in a report
+    return next((n for n in names if re.split('[:,]', n)[0] == 'tutorial'), names[0])
 
 def _records(runs_dir:Path):
     "`(recipe name, seed, status, metrics, seconds)` of every run under `runs_dir`: the runs of each sweep, and plain run folders."
@@ -58,7 +59,8 @@ def _records(runs_dir:Path):
         # a recipe's own overrides: the sweep's settings that differ from its profile, other than the bench's
         own = {k: v for k, v in d.get('sets', {}).items() if k not in BENCH_SETS and PROFILES[d['profile']].get(k) != v}
         for x in recs:
-            name = d['profile'] + ''.join(f",{k}={v}" for k, v in {**own, **x['config']}.items())
+            # key:value, so that the printed lines stay name=value
+            name = d['profile'] + ''.join(f",{k}:{v}" for k, v in {**own, **x['config']}.items())
             yield name, x['seed'], x['status'], x['metrics'], x['seconds']
     for run in sorted(p for p in runs_dir.glob('*/*') if is_run_dir(p) and not (p.parent.parent/'sweep.json').exists()):
         prm, st, m = (read_json(artefact(run, k)) for k in ('params', 'status', 'metrics'))
@@ -70,6 +72,10 @@ def report(runs_dir:Path):
     for f in sorted(runs_dir.glob('probe-*.json')):
         p = read_json(f)
         print(f"probe.{p['arch']}.size{p['size']}.probe_error={p['probe_error']:.4f} C={p['C']:g} seconds={p['seconds']:.0f}")
+        if es := list(p.get('split_errors', {}).values()):  # probe.py --split-seeds: other splits of the same photos
+            print(f"probe.{p['arch']}.size{p['size']}.other_splits.probe_error.mean={statistics.mean(es):.4f}"
+                  + (f" stdev={statistics.stdev(es):.4f}" if len(es) > 1 else '') + f" min={min(es):.4f} max={max(es):.4f} "
+                  f"splits={len(es)} harder_than_run_split={sum(e > p['probe_error'] for e in es)}")
     for name, seed, status, m, seconds in _records(runs_dir):
         if status != 'succeeded':
             print(f"{name}.seed{seed}.status={status}"); continue
@@ -121,26 +127,27 @@ def main():
     assert tuple(bench) == BENCH_SETS  # --report tells a recipe's own overrides from these by name
     means = {}
     for recipe, (profile, sets) in recipes.items():
+        label = recipe.replace('=', ':')  # the printed lines stay name=value
         sets = dict(sets, **bench, epochs_head=epochs[recipe][0], epochs_finetune=epochs[recipe][1])
-        print(f"{recipe}.epochs={epochs[recipe][0]}+{epochs[recipe][1]}", flush=True)
+        print(f"{label}.epochs={epochs[recipe][0]}+{epochs[recipe][1]}", flush=True)
         try: sweep, recs = start_sweep(profile, {}, a.seeds, sets, runs_dir, a.address, say=lambda m: print('#', m, flush=True),
                                        max_parallel=a.max_parallel)
         except PetError as e: sys.exit(f"error: {e}")
         except Interrupted as e: sys.exit(f"interrupted ({e}): the finished runs stay under {runs_dir}")
-        print(f"{recipe}.sweep={sweep}", flush=True)
+        print(f"{label}.sweep={sweep}", flush=True)
         errs = []
         for x in recs:
             if x['status'] != 'succeeded': sys.exit(f"error: {recipe} seed {x['seed']} {x['status']}: {x['error']}")
             d = read_json(artefact(sweep/x['run_dir'], 'data'))
             errs.append(x['metrics']['final_error_rate'])
-            print(f"{recipe}.seed{x['seed']}.error_rate={errs[-1]:.4f} valid_images={int(d['n_images'] * d['params']['valid_pct'])} "
+            print(f"{label}.seed{x['seed']}.error_rate={errs[-1]:.4f} valid_images={int(d['n_images'] * d['params']['valid_pct'])} "
                   f"seconds={x['seconds']:.0f}", flush=True)
         means[recipe] = statistics.mean(errs)
-        print(f"{recipe}.mean_error_rate={means[recipe]:.4f}")
-        print(f"{recipe}.spread={max(errs) - min(errs):.4f}")
-        if len(errs) > 1: print(f"{recipe}.stdev={statistics.stdev(errs):.4f}")
+        print(f"{label}.mean_error_rate={means[recipe]:.4f}")
+        print(f"{label}.spread={max(errs) - min(errs):.4f}")
+        if len(errs) > 1: print(f"{label}.stdev={statistics.stdev(errs):.4f}")
     ref = reference(recipes)
     for r in (r for r in recipes if r != ref):
-        print(f"error_ratio{'' if r == 'improved' else '.' + r}={means[r] / means[ref]:.3f}")
+        print(f"error_ratio{'' if r == 'improved' else '.' + r.replace('=', ':')}={means[r] / means[ref]:.3f}")
 
 if __name__ == '__main__': main()

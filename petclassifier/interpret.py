@@ -12,7 +12,7 @@ from .core import *
 from .data import species_of
 
 # %% auto #0
-__all__ = ['save_most_confused', 'per_breed_errors', 'species_error', 'record_interpretation', 'top_losses_rows',
+__all__ = ['save_most_confused', 'per_breed_errors', 'species_error', 'record_interpretation', 'top_losses_rows', 'tta_preds',
            'tta_error_rate']
 
 # %% ../nbs/04_interpret.ipynb #625ebb2d
@@ -69,8 +69,17 @@ def confusion_matrix(self:ClassificationInterpretation):
 ClassificationInterpretation.confusion_matrix.fastai = _fastai_confusion_matrix
 
 # %% ../nbs/04_interpret.ipynb #00763caf
+def tta_preds(learn, # a trained learner
+              n:int=4, # augmented versions per image, besides the plain one
+              train_seed:int|None=None): # the run's seed: `set_seed(stage_seed(train_seed, 'tta'))` first
+    "`learn.tta(n=n)` on the validation images, without progress bars: (predictions, targets)."
+    # unseeded, the random crops would depend on whatever drew random numbers before
+    if train_seed is not None: set_seed(stage_seed(train_seed, 'tta'))
+    with learn.no_bar(), learn.no_logging(): return learn.tta(n=n)
+
 def tta_error_rate(learn, # a trained learner
-                   n:int=4): # augmented versions per image, besides the plain one
+                   n:int=4, # augmented versions per image, besides the plain one
+                   train_seed:int|None=None): # passed to `tta_preds`: the same seed, the same error
     "Validation error rate with test-time augmentation."
-    with learn.no_bar(), learn.no_logging(): preds, targs = learn.tta(n=n)
+    preds, targs = tta_preds(learn, n, train_seed)
     return float((preds.argmax(dim=1) != targs).float().mean())

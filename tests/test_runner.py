@@ -90,17 +90,19 @@ def test_parameters_stay_literals(tiny, tmp_path):
 
 def test_an_empty_cache_gives_the_same_numbers(tiny, tmp_path):
     """The first run on a machine converts the efficientnet_lite0 weights (and fills the image cache); a later run finds
-    both ready. Same seed, same data: the same metrics, epoch by epoch, and the same per-breed table, either way."""
+    both ready. Same seed, same data: the same metrics (test-time augmentation's included), epoch by epoch, and the same
+    per-breed table, either way."""
     cache = tmp_path/'cache'  # empty: the first run converts the weights into it
     runs = []
     for i in range(2):
         r = cli('run', *TINY, '--data', tiny['data'], '--runs-dir', tmp_path/f'runs{i}', '--set', "arch='efficientnet_lite0'",
-                '--set', 'pretrained=True', '--set', 'probe_epochs=3', env=dict(PETCLASSIFIER_CACHE=str(cache)))
+                '--set', 'pretrained=True', '--set', 'probe_epochs=3', '--set', 'tta=True', env=dict(PETCLASSIFIER_CACHE=str(cache)))
         assert r.returncode == 0, r.stderr
         runs.append(run_folders(tmp_path/f'runs{i}')[0])
         if i == 0: assert (cache/'weights'/'tf_efficientnet_lite0.imagenet.pth').exists()
     m0, m1 = (json.loads((run/'metrics.json').read_text()) for run in runs)
-    for k in ('head_error_rate', 'final_error_rate', 'interpret_error_rate', 'lr_lo', 'lr_hi'): assert m0[k] == m1[k], (k, m0[k], m1[k])
+    for k in ('head_error_rate', 'final_error_rate', 'interpret_error_rate', 'tta_error_rate', 'lr_lo', 'lr_hi'):
+        assert m0[k] == m1[k], (k, m0[k], m1[k])
     for f in ('per_breed.csv', 'history.csv', 'lr.json'):
         read = (lambda run: pd.read_csv(run/f).drop(columns='seconds').to_csv()) if f == 'history.csv' else (lambda run: (run/f).read_text())
         assert read(runs[0]) == read(runs[1]), f
