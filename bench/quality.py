@@ -17,6 +17,12 @@ probe of `bench/probe.py --out RUNS_DIR` when it is there, without running anyth
 
     .venv/bin/python bench/quality.py --report /path/to/runs-dir
 
+`--report` takes several folders too, e.g. one per split of the sample (`--recipes improved:seed=3 tutorial:seed=3`,
+where `seed` is 00_data's split): each is summarised as above, then the recipes are pooled over all of them (a
+recipe's `seed` override left out of its name), with the error ratio over every matched run and per folder:
+
+    .venv/bin/python bench/quality.py --report runs/split0 runs/split1 runs/split2
+
 Each recipe is one `petclassifier sweep` (petclassifier.sweep.start_sweep): its seeds are ordinary runs of the series,
 executed on Ray (a local instance, or --address), under --runs-dir (default: a temporary folder). Both recipes use
 efficientnet_lite0 (the ImageNet weights that exist offline; resnet34's do not); everything else (data pipeline,
@@ -66,8 +72,8 @@ def _records(runs_dir:Path):
         prm, st, m = (read_json(artefact(run, k)) for k in ('params', 'status', 'metrics'))
         yield prm['profile'], prm['parameters']['train_seed'], st['status'], m, sum(m.get('seconds', {}).values())
 
-def report(runs_dir:Path):
-    "name=value lines over every run under `runs_dir`: the probe, per seed, per recipe, and error ratios against `tutorial` (else the first recipe)."
+def report(runs_dir:Path) -> dict:
+    "name=value lines over every run under `runs_dir`: the probe, per seed, per recipe, and error ratios against `tutorial` (else the first recipe); returns recipe -> seed -> metrics."
     errs, secs = {}, {}
     for f in sorted(runs_dir.glob('probe-*.json')):
         p = read_json(f)
@@ -88,7 +94,7 @@ def report(runs_dir:Path):
             if not v: continue
             sd = f" stdev={statistics.stdev(v):.4f}" if len(v) > 1 else ''
             print(f"{name}.{k}.mean={statistics.mean(v):.4f}{sd} min={min(v):.4f} max={max(v):.4f}")
-    if len(errs) < 2: return
+    if len(errs) < 2: return errs
     ref = reference(errs)
     others = [n for n in errs if n != ref]
     for name in others:
@@ -99,6 +105,53 @@ def report(runs_dir:Path):
         if all('tta_error_rate' in errs[name][s] for s in seeds):
             ratio = statistics.mean(errs[name][s]['tta_error_rate'] for s in seeds) / statistics.mean(errs[ref][s]['final_error_rate'] for s in seeds)
             print(f"error_ratio.{name}.tta_vs_final={ratio:.3f} seeds={' '.join(map(str, seeds))} (its TTA error against {ref}'s final)")
+    return errs
+
+def without_split(name:str) -> str:
+    "A reported recipe name without its `seed` override (00_data's split): the same recipe on every split."
+    return ','.join(p for p in name.split(',') if not p.startswith('seed:'))
+
+def pool(reports:list) -> dict:
+    "The runs of several `report`s as recipe (split left out) -> (folder index, training seed) -> metrics."
+    out = {}
+    for i, errs in enumerate(reports):
+        for name, by_seed in errs.items():
+            runs = out.setdefault(without_split(name), {})
+            if any((i, s) in runs for s in by_seed):
+                raise PetError(f"folder {i + 1} of --report holds {without_split(name)} twice with the same seeds: "
+                               f"report one split's runs per folder")
+            runs.update({(i, s): m for s, m in by_seed.items()})
+    return out
+
+def pooled_report(reports:list, k:str='final_error_rate'):
+    "name=value lines for the recipes pooled over several folders: means, and the ratio to the reference over matched runs."
+    runs = pool(reports)
+    print(f"pooled.runs_dirs={len(reports)}")
+    for name, r in runs.items():
+        if v := [m[k] for m in r.values() if k in m]: print(f"pooled.{name}.{k}.mean={statistics.mean(v):.4f} runs={len(v)}")
+    if len(runs) < 2: return
+    ref = reference(runs)
+    for name in (n for n in runs if n != ref):
+        both = sorted(set(runs[ref]) & set(runs[name]))
+        if not both: print(f"pooled.error_ratio.{name}.{k}=none (no run matches one of {ref})"); continue
+        mean = lambda r, keys: statistics.mean(r[x][k] for x in keys)
+        per_dir = [mean(runs[name], ks) / mean(runs[ref], ks) for i in sorted({i for i, _ in both})
+                   for ks in [[x for x in both if x[0] == i]]]
+        print(f"pooled.error_ratio.{name}.{k}={mean(runs[name], both) / mean(runs[ref], both):.3f} runs={len(both)} "
+              f"per_dir={'/'.join(f'{r:.3f}' for r in per_dir)} (against {ref})")
+
+def main_report(dirs:list):
+    "`--report`: each folder's summary, then, for several, the recipes pooled over them."
+    for d in dirs:
+        if not d.is_dir(): sys.exit(f"error: {d} is not a folder: pass the --runs-dir of earlier quality.py runs")
+    if len({d.resolve() for d in dirs}) < len(dirs): sys.exit("error: a folder is given twice to --report: name each once")
+    reports = []
+    for d in dirs:
+        if len(dirs) > 1: print(f"# {d}")
+        reports.append(report(d))
+    if len(dirs) > 1:
+        try: pooled_report(reports)
+        except PetError as e: sys.exit(f"error: {e}")
 
 def main():
     ap = argparse.ArgumentParser()
@@ -111,9 +164,10 @@ def main():
     ap.add_argument('--runs-dir', default=None, help='where the sweep folders go (default: a temporary folder)')
     ap.add_argument('--address', default=None, help='Ray cluster (default: a local Ray instance per recipe)')
     ap.add_argument('--max-parallel', type=int, default=None, help='runs at once (default: what the cores allow)')
-    ap.add_argument('--report', metavar='RUNS_DIR', default=None, help='summarise the sweeps already in RUNS_DIR; runs nothing')
+    ap.add_argument('--report', metavar='RUNS_DIR', nargs='+', default=None,
+                    help='summarise the sweeps already in RUNS_DIR; several: each, then pooled; runs nothing')
     a = ap.parse_args()
-    if a.report: return report(Path(a.report))
+    if a.report: return main_report([Path(d) for d in a.report])
     recipes = {r: parse_recipe(r) for r in a.recipes}
     path = Path(a.data).resolve()
     item_size = a.item_size or round(a.size * 460 / 224)
