@@ -18,8 +18,9 @@ probe of `bench/probe.py --out RUNS_DIR` when it is there, without running anyth
     .venv/bin/python bench/quality.py --report /path/to/runs-dir
 
 `--report` takes several folders too, e.g. one per split of the sample (`--recipes improved:seed=3 tutorial:seed=3`,
-where `seed` is 00_data's split): each is summarised as above, then the recipes are pooled over all of them (a
-recipe's `seed` override left out of its name), with the error ratio over every matched run and per folder:
+where `seed` is 00_data's split; a folder holds one split): each is summarised as above, then the recipes are pooled
+over all of them (a recipe's `seed` override left out of its name), with the ratio of final errors over the runs both
+recipes made (same folder, same training seed) and per folder. Plain run folders are named by their profile alone.
 
     .venv/bin/python bench/quality.py --report runs/split0 runs/split1 runs/split2
 
@@ -66,7 +67,7 @@ def _records(runs_dir:Path):
         own = {k: v for k, v in d.get('sets', {}).items() if k not in BENCH_SETS and PROFILES[d['profile']].get(k) != v}
         for x in recs:
             # key:value, so that the printed lines stay name=value
-            name = d['profile'] + ''.join(f",{k}:{v}" for k, v in {**own, **x['config']}.items())
+            name = d['profile'] + ''.join(f",{k}:{v}" for k, v in sorted({**own, **x['config']}.items()))
             yield name, x['seed'], x['status'], x['metrics'], x['seconds']
     for run in sorted(p for p in runs_dir.glob('*/*') if is_run_dir(p) and not (p.parent.parent/'sweep.json').exists()):
         prm, st, m = (read_json(artefact(run, k)) for k in ('params', 'status', 'metrics'))
@@ -99,6 +100,10 @@ def report(runs_dir:Path) -> dict:
     others = [n for n in errs if n != ref]
     for name in others:
         seeds = sorted(set(errs[ref]) & set(errs[name]))
+        if split_of(name) != split_of(ref):
+            print(f"error_ratio.{name}=none (validated on another split than {ref})"); continue
+        if not seeds:
+            print(f"error_ratio.{name}=none (no training seed that {ref} ran too)"); continue
         for k in METRICS[:2]:
             ratio = statistics.mean(errs[name][s][k] for s in seeds) / statistics.mean(errs[ref][s][k] for s in seeds)
             print(f"error_ratio.{name}.{k}={ratio:.3f} seeds={' '.join(map(str, seeds))} (against {ref})")
@@ -111,34 +116,39 @@ def without_split(name:str) -> str:
     "A reported recipe name without its `seed` override (00_data's split): the same recipe on every split."
     return ','.join(p for p in name.split(',') if not p.startswith('seed:'))
 
-def pool(reports:list) -> dict:
-    "The runs of several `report`s as recipe (split left out) -> (folder index, training seed) -> metrics."
+def split_of(name:str) -> str:
+    "The split part of a reported recipe name ('seed:3'), or '' for the notebooks' own split."
+    return next((p for p in name.split(',')[1:] if p.startswith('seed:')), '')
+
+def pool(dirs:list, reports:list) -> dict:
+    "The runs of `report`s of `dirs`, one split each, as recipe (split left out) -> (folder index, training seed) -> metrics."
     out = {}
-    for i, errs in enumerate(reports):
+    for i, (d, errs) in enumerate(zip(dirs, reports)):
+        if len(splits := {split_of(n) for n in errs}) > 1:
+            raise PetError(f"{d} holds runs of several splits ({', '.join(sorted(x or 'the default' for x in splits))}): "
+                           f"give each split its own --runs-dir")
         for name, by_seed in errs.items():
-            runs = out.setdefault(without_split(name), {})
-            if any((i, s) in runs for s in by_seed):
-                raise PetError(f"folder {i + 1} of --report holds {without_split(name)} twice with the same seeds: "
-                               f"report one split's runs per folder")
-            runs.update({(i, s): m for s, m in by_seed.items()})
+            out.setdefault(without_split(name), {}).update({(i, s): m for s, m in by_seed.items()})
     return out
 
-def pooled_report(reports:list, k:str='final_error_rate'):
-    "name=value lines for the recipes pooled over several folders: means, and the ratio to the reference over matched runs."
-    runs = pool(reports)
+def pooled_report(dirs:list, reports:list, k:str='final_error_rate'):
+    "name=value lines for the recipes pooled over `dirs`: means of `k`, and its ratio to the reference over matched runs."
+    runs = pool(dirs, reports)
     print(f"pooled.runs_dirs={len(reports)}")
     for name, r in runs.items():
         if v := [m[k] for m in r.values() if k in m]: print(f"pooled.{name}.{k}.mean={statistics.mean(v):.4f} runs={len(v)}")
     if len(runs) < 2: return
     ref = reference(runs)
+    mean = lambda r, keys: statistics.mean(r[x][k] for x in keys)
     for name in (n for n in runs if n != ref):
-        both = sorted(set(runs[ref]) & set(runs[name]))
-        if not both: print(f"pooled.error_ratio.{name}.{k}=none (no run matches one of {ref})"); continue
-        mean = lambda r, keys: statistics.mean(r[x][k] for x in keys)
-        per_dir = [mean(runs[name], ks) / mean(runs[ref], ks) for i in sorted({i for i, _ in both})
-                   for ks in [[x for x in both if x[0] == i]]]
+        both = sorted(x for x in set(runs[ref]) & set(runs[name]) if k in runs[ref][x] and k in runs[name][x])
+        if not both:
+            print(f"pooled.error_ratio.{name}.{k}=none (no {ref} run with the same folder and training seed)"); continue
+        per_dir = [f"{mean(runs[name], ks) / mean(runs[ref], ks):.3f}" if ks else 'none'
+                   for i in range(len(dirs)) for ks in [[x for x in both if x[0] == i]]]
         print(f"pooled.error_ratio.{name}.{k}={mean(runs[name], both) / mean(runs[ref], both):.3f} runs={len(both)} "
-              f"per_dir={'/'.join(f'{r:.3f}' for r in per_dir)} (against {ref})")
+              f"matched_means={mean(runs[name], both):.4f}/{mean(runs[ref], both):.4f} per_dir={'/'.join(per_dir)} "
+              f"(against {ref})")
 
 def main_report(dirs:list):
     "`--report`: each folder's summary, then, for several, the recipes pooled over them."
@@ -146,12 +156,14 @@ def main_report(dirs:list):
         if not d.is_dir(): sys.exit(f"error: {d} is not a folder: pass the --runs-dir of earlier quality.py runs")
     if len({d.resolve() for d in dirs}) < len(dirs): sys.exit("error: a folder is given twice to --report: name each once")
     reports = []
-    for d in dirs:
-        if len(dirs) > 1: print(f"# {d}")
-        reports.append(report(d))
-    if len(dirs) > 1:
-        try: pooled_report(reports)
-        except PetError as e: sys.exit(f"error: {e}")
+    try:
+        for d in dirs:
+            if len(dirs) > 1: print(f"# {d}")
+            reports.append(report(d))
+            if not reports[-1] and (len(dirs) > 1 or not any(d.glob('probe-*.json'))):
+                raise PetError(f"no finished run under {d}: pass the --runs-dir of earlier quality.py runs")
+        if len(dirs) > 1: pooled_report(dirs, reports)
+    except PetError as e: sys.exit(f"error: {e}")
 
 def main():
     ap = argparse.ArgumentParser()
