@@ -99,9 +99,9 @@ def report(runs_dir:Path) -> dict:
     ref = reference(errs)
     others = [n for n in errs if n != ref]
     for name in others:
-        seeds = sorted(set(errs[ref]) & set(errs[name]))
         if split_of(name) != split_of(ref):
             print(f"error_ratio.{name}=none (validated on another split than {ref})"); continue
+        seeds = sorted(set(errs[ref]) & set(errs[name]))
         if not seeds:
             print(f"error_ratio.{name}=none (no training seed that {ref} ran too)"); continue
         for k in METRICS[:2]:

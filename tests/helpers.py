@@ -4,6 +4,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+def bench_module(name:str):
+    "The script `bench/<name>.py` as a module, for its functions (its `main` does not run)."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'{name}_bench', Path(__file__).resolve().parent.parent/'bench'/f'{name}.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+    return m
+
 def cli(*args, env=None, cwd=None, timeout=1200):
     "Run `python -m petclassifier ARGS`; returns the CompletedProcess (text)."
     e = {**os.environ, 'MPLBACKEND': 'Agg', **(env or {})}

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from configparser import ConfigParser
 from conftest import ROOT
+from helpers import bench_module
 from petclassifier.params import SERIES
 from petclassifier.run import _load_for_run
 
@@ -88,17 +89,11 @@ def test_the_lessons_block_is_the_librarys():
     library = next(src for src, c in _cells('00_data') if 'def pet_datablock' in src)
     assert _block_args(lesson) == _block_args(library[library.index('return DataBlock('):])
 
-def _lessons_bench():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('lessons_bench', ROOT/'bench'/'lessons.py')
-    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
-    return m
-
 @pytest.mark.parametrize('nb', ['00_data', '01_fit_head', '02_lr_find', '03_discriminative_finetune', '04_interpret'])
 def test_step_cells_are_the_tutorial_not_the_plumbing(nb):
     """Every step cell holds at most one line of the project's plumbing (recording, restoring, seeding), one import cell
     opens the lesson, and one markdown cell says what the cell directives mean (the same words in every lesson)."""
-    b = _lessons_bench()
+    b = bench_module('lessons')
     for cell in b.step_cells(nb):
         lines = [l for l in cell if any(p in l for p in b.PLUMBING)]
         assert len(lines) <= 1, f"{nb}: a step cell with {len(lines)} lines of plumbing:\n" + '\n'.join(cell)
